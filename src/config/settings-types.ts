@@ -1,0 +1,36 @@
+import type { DateTime, Duration } from 'luxon';
+import type { JsonObject } from '../json.js';
+
+/** A session id as the API or the user gave it: the API's own example uses numbers. */
+export type SessionId = number | string;
+
+/** HTTP behaviour, in the units the code uses. */
+export interface HttpSettings {
+  readonly requestsPerMinute: number;
+  readonly timeoutMs: number;
+  readonly maxRetries: number;
+  /** First retry delay for faults; doubled each attempt, with jitter. */
+  readonly retryBaseDelayMs: number;
+  /** Cap of a backoff delay; also the wait after a 429 that carries no Retry-After. */
+  readonly retryMaxDelayMs: number;
+}
+
+/** Validated, typed settings. Every instant is a UTC luxon DateTime. */
+export interface Settings {
+  readonly apiToken: string;
+  /** API root without a trailing slash, e.g. `https://api.wemasy.nl/api`. */
+  readonly baseUrl: string;
+  readonly startDate: DateTime;
+  readonly endDate: DateTime | undefined;
+  /** IANA zone the API reads and writes its zone-less date-times in. */
+  readonly timezone: string;
+  readonly windowSize: Duration;
+  readonly lookbackWindow: Duration;
+  readonly sessionIds: readonly SessionId[] | undefined;
+  readonly sessionLookback: Duration;
+  readonly sessionBatchSize: number;
+  readonly sessionFilters: JsonObject;
+  readonly sessionsPageSize: number;
+  readonly conversionTypes: readonly string[] | undefined;
+  readonly http: HttpSettings;
+}
