@@ -1,0 +1,62 @@
+import { ApiError } from '../errors.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
+
+/**
+ * Checks of the API's success bodies. Anything other than the documented shape is a fault of the
+ * server: a 'server-fault' for `"error": true`, a 'bad-response' otherwise. Both are retryable,
+ * and both are thrown before a single item of the body is used, so a bad body never becomes
+ * records and never moves a bookmark.
+ */
+function checkEnvelope(body: unknown, endpoint: string): JsonObject {
+  if (!isJsonObject(body)) throw new ApiError('bad-response', `POST ${endpoint} answered a body that is not a JSON object`, { endpoint, status: 200 });
+  if (body.error === true) {
+    const message = typeof body.message === 'string' ? body.message : 'no message';
+    throw new ApiError('server-fault', `POST ${endpoint} answered 200 with "error": true: ${message}`, { endpoint, status: 200 });
+  }
+  return body;
+}
+
+function badShape(endpoint: string, problem: string): ApiError {
+  return new ApiError('bad-response', `POST ${endpoint} answered an unexpected shape: ${problem}`, { endpoint, status: 200 });
+}
+
+/** Each item must be an object or a bare id (string or number); checked before any is used. */
+function checkItems(items: JsonValue[], endpoint: string): JsonValue[] {
+  for (let i = 0; i < items.length; i += 1) {
+    const item = items[i];
+    if (typeof item === 'string' || typeof item === 'number' || isJsonObject(item)) continue;
+    const what = item === null ? 'null' : Array.isArray(item) ? 'a list' : typeof item;
+    throw badShape(endpoint, `item ${i} is ${what}, not an object or an id`);
+  }
+  return items;
+}
+
+/** `{"error": false, "data": [...]}` of get-visits / get-conversions: the items. */
+export function listItems(body: unknown, endpoint: string): JsonValue[] {
+  const data = checkEnvelope(body, endpoint).data;
+  if (!Array.isArray(data)) throw badShape(endpoint, '"data" is not a list');
+  return checkItems(data, endpoint);
+}
+
+/** One page of the Laravel length-aware paginator that list-sessions answers. */
+export interface SessionsPage {
+  readonly items: JsonValue[];
+  readonly currentPage: number;
+  readonly lastPage: number;
+  readonly hasNext: boolean;
+  readonly total: number | undefined;
+}
+
+export function sessionsPage(body: unknown, endpoint: string): SessionsPage {
+  const page = checkEnvelope(body, endpoint).data;
+  if (!isJsonObject(page)) throw badShape(endpoint, '"data" is not a page object');
+  const { data, current_page: current, last_page: last, next_page_url: next, total } = page;
+  if (!Array.isArray(data)) throw badShape(endpoint, '"data.data" is not a list');
+  const currentPage = typeof current === 'number' ? current : Number(current);
+  if (!Number.isInteger(currentPage) || currentPage < 1) throw badShape(endpoint, '"data.current_page" is not a page number');
+  const lastPage = last === undefined ? currentPage : Number(last);
+  if (!Number.isInteger(lastPage)) throw badShape(endpoint, '"data.last_page" is not a page number');
+  if (next !== undefined && next !== null && typeof next !== 'string') throw badShape(endpoint, '"data.next_page_url" is not a URL or null');
+  const hasNext = next === undefined ? currentPage < lastPage : next !== null;
+  return { items: checkItems(data, endpoint), currentPage, lastPage, hasNext, total: typeof total === 'number' ? total : undefined };
+}

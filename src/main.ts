@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+import { systemClock } from './clock.js';
+import { TapError } from './errors.js';
+import { runTap } from './tap.js';
+
+/**
+ * The `tap-wemasy` executable: wires the real process to runTap and maps the outcome to an exit
+ * code. The only place that knows about signals and the process's exit.
+ *
+ * On SIGTERM/SIGINT the run is aborted: requests and waits stop, no bookmark is written past what
+ * was emitted, stdout holds only whole lines, and the process exits non-zero (130/143) within
+ * two seconds even if something hangs.
+ */
+const controller = new AbortController();
+const GRACE_MS = 1500;
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (controller.signal.aborted) return;
+  const code = signal === 'SIGINT' ? 130 : 143;
+  controller.abort(new TapError('interrupted', `interrupted by ${signal}; the last STATE written is where the next run resumes`));
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), GRACE_MS).unref();
+}
+process.on('SIGTERM', onSignal);
+process.on('SIGINT', onSignal);
+// A reader that goes away (`| head`) is not a crash: the writer reports it and the run ends.
+process.stdout.on('error', () => undefined);
+
+const code = await runTap(process.argv.slice(2), {
+  stdout: process.stdout,
+  writeStderr: (line) => void process.stderr.write(line),
+  env: process.env,
+  clock: systemClock,
+  signal: controller.signal,
+});
+process.exitCode = controller.signal.aborted ? (process.exitCode ?? 1) : code;

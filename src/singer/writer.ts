@@ -1,0 +1,77 @@
+import type { Writable } from 'node:stream';
+import { TapError } from '../errors.js';
+import type { SingerMessage } from './messages.js';
+
+/**
+ * Writes Singer messages to stdout, one JSON line each.
+ *
+ * Lines are batched into chunks of about 64 KiB (one `write` per chunk, not per record), and a
+ * chunk is flushed at once after every STATE so that a bookmark reaches the target promptly.
+ * `write` resolves immediately while the stream accepts data and waits for `drain` when it does
+ * not (back-pressure), so a slow target slows the tap instead of growing its memory.
+ * When the reader goes away (EPIPE), every later call rejects with an 'output-closed' error.
+ */
+export interface MessageWriter {
+  write(message: SingerMessage): Promise<void>;
+  /** Hands every buffered line to the stream and waits until it accepted them. */
+  flush(): Promise<void>;
+  /** Number of messages written, by type. */
+  readonly counts: Readonly<Record<SingerMessage['type'], number>>;
+}
+
+const CHUNK_BYTES = 64 * 1024;
+
+export function createMessageWriter(out: Writable): MessageWriter {
+  let buffer = '';
+  let closedError: TapError | undefined;
+  const counts = { SCHEMA: 0, RECORD: 0, STATE: 0 };
+
+  const onError = (error: NodeJS.ErrnoException): void => {
+    closedError = new TapError(
+      'output-closed',
+      error.code === 'EPIPE' ? 'the reader of stdout went away (broken pipe)' : `stdout failed: ${error.message}`,
+      { cause: error },
+    );
+  };
+  out.on('error', onError);
+
+  const waitDrain = (): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const cleanup = (): void => {
+        out.off('drain', onDrain);
+        out.off('error', onFail);
+        out.off('close', onFail);
+      };
+      const onDrain = (): void => {
+        cleanup();
+        resolve();
+      };
+      const onFail = (): void => {
+        cleanup();
+        reject(closedError ?? new TapError('output-closed', 'stdout was closed'));
+      };
+      out.once('drain', onDrain);
+      out.once('error', onFail);
+      out.once('close', onFail);
+    });
+
+  const flush = async (): Promise<void> => {
+    if (closedError) throw closedError;
+    if (buffer.length === 0) return;
+    const chunk = buffer;
+    buffer = '';
+    if (!out.write(chunk)) await waitDrain();
+    if (closedError) throw closedError;
+  };
+
+  return {
+    counts,
+    flush,
+    async write(message) {
+      if (closedError) throw closedError;
+      buffer += `${JSON.stringify(message)}\n`;
+      counts[message.type] += 1;
+      if (message.type === 'STATE' || buffer.length >= CHUNK_BYTES) await flush();
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { TapError } from '../errors.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
+import type { Logger } from '../log.js';
+import type { StreamSelection } from '../singer/catalog.js';
+import { createApiTimeConverter } from '../time/api-time.js';
+
+// ajv-formats is CommonJS: under NodeNext its default export arrives as the module object.
+const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+
+/**
+ * Turns the API's items into records of one stream, in one pass per item:
+ *
+ * 1. an object item keeps its fields; a bare string or number is a record with only its `id`
+ *    (the API layer has already refused, and retried, a body with any other item);
+ * 2. fields the schema does not name are dropped, with one warning per field and stream (run
+ *    discovery with `discover_sample` to add them); deselected fields are dropped silently;
+ * 3. `format: date-time` fields, zone-less in the API, become UTC RFC 3339 instants;
+ * 4. NUL characters are removed from strings (PostgreSQL cannot store them);
+ * 5. the record is validated against the stream's schema with one compiled ajv validator.
+ *    Values of the wrong JSON type are converted where ajv can do so without loss (a numeric
+ *    string into a number, a number into a string); a record that still does not match fails
+ *    the run with a message naming the stream, the record id and the field. Nothing is skipped
+ *    silently, and no bookmark moves past the window that held it.
+ */
+export interface RecordPipeline {
+  toRecord(item: JsonValue): JsonObject;
+}
+
+function isDateTimeProperty(schema: JsonValue | undefined): boolean {
+  return isJsonObject(schema) && schema.format === 'date-time';
+}
+
+export function createRecordPipeline(selection: StreamSelection, zone: string, log: Logger): RecordPipeline {
+  const stream = selection.def.name;
+  const endpoint = selection.def.endpoint;
+  const properties = isJsonObject(selection.schema.properties) ? selection.schema.properties : {};
+  const known = new Set(Object.keys(properties));
+  const emitted = selection.fields;
+  const dateTimeFields = Object.keys(properties).filter((f) => emitted.has(f) && isDateTimeProperty(properties[f]));
+  const toUtc = createApiTimeConverter(zone);
+  const warned = new Set<string>();
+
+  const ajv = new Ajv({ coerceTypes: true, allErrors: false, strictSchema: false, strictTypes: false, strictTuples: false });
+  addFormats(ajv, ['date-time', 'date', 'time', 'uri', 'email', 'uuid']);
+  let validate: ValidateFunction;
+  try {
+    validate = ajv.compile({ ...selection.schema, properties: Object.fromEntries(Object.entries(properties).filter(([f]) => emitted.has(f))) });
+  } catch (error) {
+    throw new TapError('catalog', `stream ${stream}: its schema is not a valid JSON Schema (${(error as Error).message})`, { cause: error });
+  }
+
+  return {
+    toRecord(item) {
+      const record: JsonObject = {};
+      if (isJsonObject(item)) {
+        for (const key in item) {
+          const value = item[key] as JsonValue;
+          if (emitted.has(key)) {
+            record[key] = typeof value === 'string' && value.includes('\u0000') ? value.replaceAll('\u0000', '') : value;
+          } else if (!known.has(key) && !warned.has(key)) {
+            warned.add(key);
+            log.warn(`${stream}: the API returned field "${key}", which the schema does not name; it is left out of the records (add it to the catalog schema to keep it)`);
+          }
+        }
+      } else {
+        record.id = item;
+      }
+      for (const field of dateTimeFields) {
+        const value = record[field];
+        if (typeof value === 'string') record[field] = toUtc(value) ?? value;
+      }
+      if (!validate(record as unknown)) {
+        const error = validate.errors?.[0];
+        const where = error?.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : 'record';
+        const id = record.id === undefined ? '' : ` id=${JSON.stringify(record.id)}`;
+        throw new TapError('record-invalid', `${stream} record${id} does not match the schema: ${where} ${error?.message ?? 'is invalid'}`);
+      }
+      return record;
+    },
+  };
+}
