@@ -10,11 +10,16 @@ const schemaFields = (stream: Stream): string[] =>
       .properties,
   );
 
-/** The API's zone-less string as the UTC instant the tap must emit (an oracle independent of src/). */
+/**
+ * The API's zone-less string as the UTC instant the tap must emit (an oracle independent of
+ * src/). A string of the repeated autumn hour stands for two instants; the tap's documented rule
+ * is the earlier one.
+ */
 export function utc(local: string, zone: string): string {
   const dt = DateTime.fromFormat(local, 'yyyy-MM-dd HH:mm:ss', { zone });
   if (!dt.isValid) throw new Error(`bad local time ${local}`);
-  return dt.toUTC().toISO({ suppressMilliseconds: true }) as string;
+  const earliest = dt.getPossibleOffsets().reduce((a, b) => (b.toMillis() < a.toMillis() ? b : a), dt);
+  return earliest.toUTC().toISO({ suppressMilliseconds: true }) as string;
 }
 
 /** One API item as the record the tap must emit: schema fields only, date-times in UTC. */
