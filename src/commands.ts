@@ -1,0 +1,89 @@
+import type { DateTime } from 'luxon';
+import { createWemasyApi, type WemasyApi } from './api/wemasy.js';
+import type { CliArgs } from './cli.js';
+import { loadRawConfig } from './config/load.js';
+import { parseSettings } from './config/settings.js';
+import type { Settings } from './config/settings-types.js';
+import { createHttpClient, type HttpClient } from './http/client.js';
+import { createRateLimiter } from './http/rate-limiter.js';
+import type { Logger } from './log.js';
+import { packageManifest } from './paths.js';
+import { emittedSchema, loadSelection, selectAll, type StreamSelection } from './singer/catalog.js';
+import type { TapState } from './singer/messages.js';
+import { loadState } from './singer/state.js';
+import { createMessageWriter, type MessageWriter } from './singer/writer.js';
+import { runEnd, runSync } from './sync/sync.js';
+import type { TapIo } from './tap.js';
+import { toApiRange } from './time/api-time.js';
+
+/** The modes that read a config: sync, `--test` and `--test=schema`. */
+export async function runConnected(args: CliArgs, io: TapIo, log: Logger): Promise<void> {
+  const startedAt = io.clock.now();
+  const settings = await loadSettings(args, io, log, startedAt);
+  const selections = args.catalog === undefined ? selectAll() : await loadSelection(args.catalog);
+  const writer = createMessageWriter(io.stdout);
+
+  if (args.mode === 'test-schema') {
+    await writeSchemas(writer, selections);
+    return;
+  }
+  const { http, api } = connect(settings, io, log);
+  if (args.mode === 'test') {
+    const end = runEnd(settings, startedAt);
+    await api.checkConnection(toApiRange({ start: end.minus({ seconds: 1 }), end }, settings.timezone));
+    log.info(`connection test passed: ${settings.baseUrl} accepted the token`);
+    return;
+  }
+  const state: TapState = args.state === undefined ? { bookmarks: {} } : await loadState(args.state, startedAt);
+  if (args.state !== undefined) await writer.write({ type: 'STATE', value: state });
+  log.info(`tap-wemasy ${packageManifest().version}: syncing ${selections.map((s) => s.def.name).join(', ') || 'no streams'}`);
+  const started = Date.now();
+  await runSync(selections, state, {
+    settings,
+    api,
+    writer,
+    log,
+    startedAt,
+    requestCount: () => http.requestCount,
+    signal: io.signal,
+  });
+  log.metric({ type: 'timer', metric: 'sync_duration', value: (Date.now() - started) / 1000, tags: { status: 'succeeded' } });
+}
+
+async function loadSettings(args: CliArgs, io: TapIo, log: Logger, now: DateTime): Promise<Settings> {
+  const raw = await loadRawConfig(args.config, io.env, log);
+  if (typeof raw.api_token === 'string') log.addSecret(raw.api_token);
+  const settings = parseSettings(raw, { now, log });
+  log.addSecret(settings.apiToken);
+  return settings;
+}
+
+async function writeSchemas(writer: MessageWriter, selections: readonly StreamSelection[]): Promise<void> {
+  for (const selection of selections) {
+    const { def } = selection;
+    await writer.write({ type: 'SCHEMA', stream: def.name, schema: emittedSchema(selection), key_properties: def.keyProperties, bookmark_properties: [def.replicationKey] });
+  }
+  await writer.flush();
+}
+
+function connect(settings: Settings, io: TapIo, log: Logger): { http: HttpClient; api: WemasyApi } {
+  const limiter = createRateLimiter({ requestsPerMinute: settings.http.requestsPerMinute, clock: io.clock, log });
+  const http = createHttpClient({
+    baseUrl: settings.baseUrl,
+    apiToken: settings.apiToken,
+    userAgent: `tap-wemasy/${packageManifest().version} (Node.js ${process.versions.node})`,
+    http: settings.http,
+    limiter,
+    clock: io.clock,
+    log,
+    ...(io.signal === undefined ? {} : { signal: io.signal }),
+  });
+  const api = createWemasyApi({
+    http,
+    sessionFilters: settings.sessionFilters,
+    sessionsPageSize: settings.sessionsPageSize,
+    conversionTypes: settings.conversionTypes,
+  });
+  return { http, api };
+}
+

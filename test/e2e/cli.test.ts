@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeApi, type FakeApi } from '../fake-api/server.js';
+import { byId, expectedRecords } from '../helpers/expected.js';
+import { criticalLines, runTap, tempDir, writeJson } from '../helpers/run-tap.js';
+
+const catalogJson = readFileSync(new URL('../../catalog.json', import.meta.url), 'utf8');
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+describe('offline commands', () => {
+  it('--discover prints exactly catalog.json, and every key and replication field is in its schema', async () => {
+    const run = await runTap(['--discover']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(catalogJson);
+    const catalog = JSON.parse(run.stdout) as { streams: { schema: { properties: object }; key_properties: string[]; replication_key: string }[] };
+    expect(catalog.streams.map((s) => Object.keys(s.schema.properties).includes(s.replication_key) && s.key_properties.every((k) => k in s.schema.properties))).toEqual([true, true, true]);
+  });
+
+  it('--version and --help print to stdout and exit 0', async () => {
+    expect((await runTap(['--version'])).stdout.trim()).toBe(pkg.version);
+    const help = await runTap(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--config/);
+    expect(help.stdout).toMatch(/--catalog/);
+  });
+
+  it('an unknown flag is a usage error (exit 2, one line)', async () => {
+    const run = await runTap(['--frobnicate']);
+    expect(run.code).toBe(2);
+    expect(criticalLines(run.stderr)).toHaveLength(1);
+    expect(run.stdout).toBe('');
+  });
+
+  it('a sync without --config says so', async () => {
+    const run = await runTap([]);
+    expect(run.code).toBe(2);
+    expect(criticalLines(run.stderr)[0]).toMatch(/--config is required/);
+  });
+});
+
+describe('against the test server', () => {
+  let api: FakeApi;
+  let dir: string;
+  beforeAll(async () => {
+    api = await startFakeApi({ dataset: { zone: 'UTC', extraFields: true, bareVisitIds: true }, rateLimit: { limit: 100_000, windowMs: 60_000 } });
+    dir = tempDir();
+  });
+  afterAll(() => api.close());
+  beforeEach(() => api.reset());
+  const config = (extra: object = {}) => writeJson(dir, `c-${Math.random()}.json`, {
+    api_token: 'test-token', base_url: api.url, start_date: '2026-01-01', end_date: '2026-01-02', requests_per_minute: 60000, ...extra,
+  });
+
+  it('--test makes one authenticated request and exits 0', async () => {
+    const run = await runTap(['--config', config(), '--test']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('');
+    expect(api.requests).toHaveLength(1);
+    expect(api.requests[0]?.authorized).toBe(true);
+  });
+
+  it('--test exits 1 with the reason when the token is refused', async () => {
+    const run = await runTap(['--config', config({ api_token: 'wrong' }), '--test']);
+    expect(run.code).toBe(1);
+    expect(criticalLines(run.stderr)[0]).toMatch(/refused the API token \(401\)/);
+  });
+
+  it('--test=schema prints only the SCHEMA messages', async () => {
+    const run = await runTap(['--config', config(), '--test=schema']);
+    expect(run.code).toBe(0);
+    expect(run.messages.map((m) => `${m.type}:${m.stream}`)).toEqual(['SCHEMA:sessions', 'SCHEMA:visits', 'SCHEMA:conversions']);
+    expect(api.requests).toHaveLength(0);
+  });
+
+  it('bare visit ids become {id} records; fields the schema does not name are dropped with one warning each', async () => {
+    const run = await runTap(['--config', config()]);
+    expect(run.code).toBe(0);
+    const visits = expectedRecords(api.dataset, 'visits', '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z').map((v) => ({ id: v.id }));
+    expect(byId(run.records('visits'))).toEqual(visits);
+    expect(byId(run.records('sessions'))).toEqual(expectedRecords(api.dataset, 'sessions', '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z'));
+    const warnings = run.stderr.split('\n').filter((l) => / WARN .*which the schema does not name/.test(l));
+    expect(warnings.map((l) => /: the API returned field "(\w+)"/.exec(l)?.[1]).sort()).toEqual(['goal_id', 'utm_source']);
+  });
+});
