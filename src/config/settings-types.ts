@@ -26,11 +26,17 @@ export interface Settings {
   readonly timezone: string;
   readonly windowSize: Duration;
   readonly lookbackWindow: Duration;
+  /** Widen or narrow windows by their record counts, and end child windows on full batches. */
+  readonly adaptiveWindows: boolean;
+  readonly windowTargetRecords: number;
+  readonly maxWindowSize: Duration;
   readonly sessionIds: readonly SessionId[] | undefined;
   readonly sessionLookback: Duration;
   readonly sessionBatchSize: number;
   readonly sessionFilters: JsonObject;
   readonly sessionsPageSize: number;
   readonly conversionTypes: readonly string[] | undefined;
+  /** `--discover` samples the API to add fields the shipped schemas lack (singer/sample.ts). */
+  readonly discoverSample: boolean;
   readonly http: HttpSettings;
 }

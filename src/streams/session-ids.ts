@@ -4,7 +4,7 @@ import type { SessionId } from '../config/settings-types.js';
 import { isJsonObject, type JsonValue } from '../json.js';
 import type { Logger } from '../log.js';
 import { createApiTimeConverter, toApiRange } from '../time/api-time.js';
-import { isSafeEdge, type Window } from '../time/windows.js';
+import { safeEdgeAtOrAfter, safeEdgeAtOrBefore, type Window } from '../time/windows.js';
 
 /** Where visits and conversions get the session ids to ask for. */
 export interface SessionIdSource {
@@ -21,22 +21,6 @@ export function configuredSessions(ids: readonly SessionId[]): SessionIdSource {
 interface Span {
   start: number;
   end: number;
-}
-
-const STEP_MS = 60_000;
-
-/** The latest safe window edge at or before `t` (outside a repeated autumn hour). */
-function safeAtOrBefore(t: DateTime, zone: string): DateTime {
-  let edge = t;
-  while (!isSafeEdge(edge, zone)) edge = edge.minus({ milliseconds: STEP_MS });
-  return edge;
-}
-
-/** The earliest safe window edge at or after `t`. */
-function safeAtOrAfter(t: DateTime, zone: string): DateTime {
-  let edge = t;
-  while (!isSafeEdge(edge, zone)) edge = edge.plus({ milliseconds: STEP_MS });
-  return edge;
 }
 
 /**
@@ -105,6 +89,27 @@ export class SessionIndex implements SessionIdSource {
     return [...this.undated, ...this.ids.slice(lo, hi)];
   }
 
+  /**
+   * The end of a visits or conversions window that starts at `start`: `nominal`, or later (up to
+   * `limit`) so that the sessions to ask for, those created in `[start - lookback, end)`, fill
+   * whole batches of `batchSize`. The end becomes the creation instant of the first session that
+   * would open another batch, or `limit` when none would before it. Only ever later: the window
+   * then costs the same number of requests and covers more time.
+   */
+  async batchEnd(start: DateTime, nominal: DateTime, limit: DateTime, batchSize: number): Promise<DateTime> {
+    const from = start.minus(this.lookback);
+    await this.ensureCovered(from, limit);
+    this.sort();
+    const lo = lowerBound(this.ms, from.toMillis());
+    const hi = lowerBound(this.ms, nominal.toMillis());
+    const count = this.undated.length + hi - lo;
+    const full = Math.max(batchSize, Math.ceil(count / batchSize) * batchSize);
+    const overflow = this.ms[lo + full - this.undated.length];
+    if (overflow === undefined || overflow >= limit.toMillis()) return limit;
+    const end = safeEdgeAtOrBefore(DateTime.fromMillis(overflow, { zone: 'utc' }), this.zone);
+    return end > nominal ? end : nominal;
+  }
+
   /** The parts of `[from, to)` not covered yet. */
   private gaps(from: number, to: number): Span[] {
     const gaps: Span[] = [];
@@ -127,8 +132,8 @@ export class SessionIndex implements SessionIdSource {
     const first = gaps[0] as Span;
     const next = this.covered.find((span) => span.start >= first.end);
     const endMs = next === undefined ? Math.max(first.end, this.runEnd.toMillis()) : next.start;
-    const start = safeAtOrBefore(DateTime.fromMillis(first.start, { zone: 'utc' }), this.zone);
-    const end = safeAtOrAfter(DateTime.fromMillis(endMs, { zone: 'utc' }), this.zone);
+    const start = safeEdgeAtOrBefore(DateTime.fromMillis(first.start, { zone: 'utc' }), this.zone);
+    const end = safeEdgeAtOrAfter(DateTime.fromMillis(endMs, { zone: 'utc' }), this.zone);
     let count = 0;
     for await (const items of this.api.listSessions(toApiRange({ start, end }, this.zone))) {
       for (const item of items) {

@@ -69,6 +69,7 @@ describe.each([
       end_date: end,
       timezone: ZONE,
       window_size: 'PT6H',
+      adaptive_windows: false,
       requests_per_minute: 60000,
     };
     const run = await runTap(['--config', writeJson(dir, `dst-${start}.json`, config)]);
@@ -84,5 +85,34 @@ describe.each([
     // 8 windows per stream: each one's bookmark is its end, in UTC
     const visitBookmarks = [...new Set(run.states().map((s) => s.bookmarks.visits?.replication_key_value).filter(Boolean))];
     expect(visitBookmarks).toHaveLength(8);
+  });
+});
+
+describe.each([
+  ['2026-03-26', '2026-04-02'],
+  ['2026-10-22', '2026-10-29'],
+])('adaptive windows in Europe/Amsterdam from %s to %s', (start, end) => {
+  it('emit exactly the records of the range, starting from PT6H, never splitting the repeated hour', async () => {
+    const config = {
+      api_token: 'test-token',
+      base_url: api.url,
+      start_date: start,
+      end_date: end,
+      timezone: ZONE,
+      window_size: 'PT6H',
+      window_target_records: 400,
+      session_batch_size: 50,
+      requests_per_minute: 60000,
+    };
+    const run = await runTap(['--config', writeJson(dir, `dst-adaptive-${start}.json`, config)]);
+    expect(run.stderr).not.toMatch(/CRITICAL/);
+    for (const stream of ['sessions', 'visits', 'conversions'] as const) {
+      expect(byId(run.records(stream)), stream).toEqual(expectedRecords(api.dataset, stream, local(start), local(end)));
+    }
+    for (const r of api.requests.filter((q) => q.endpoint !== 'sessions' || q.page === 1)) {
+      const { start_date: s } = r.body as { start_date: string };
+      expect(s.startsWith('2026-10-25 02:') && s !== '2026-10-25 02:00:00', s).toBe(false);
+      expect(s.startsWith('2026-03-29 02:'), s).toBe(false);
+    }
   });
 });

@@ -17,6 +17,7 @@ const config = (extra: object = {}) => ({
   retry_max_delay: 0.05,
   request_timeout: 1,
   max_retries: 3,
+  adaptive_windows: false,
   ...extra,
 });
 

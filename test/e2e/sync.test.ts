@@ -15,6 +15,7 @@ const baseConfig = () => ({
   retry_base_delay: 0.01,
   retry_max_delay: 0.05,
   request_timeout: 5,
+  adaptive_windows: false,
 });
 
 async function sync(config: object, extra: string[] = []): Promise<TapRun> {
@@ -109,6 +110,32 @@ describe('full sync', () => {
     const expected = expectedRecords(api.dataset, 'visits', '2020-01-01T00:00:00Z', '2020-01-02T00:00:00Z').filter((v) => [3, 4].includes(Number(v.session_id)));
     expect(visits).toEqual(expected);
     expect(api.requests.filter((r) => r.endpoint === 'visits').map((r) => (r.body as { session_ids: unknown[] }).session_ids)).toEqual([[3, '4', 99999]]);
+  });
+});
+
+describe('adaptive windows', () => {
+  it('emit exactly the records of fixed windows with fewer requests, and bookmarks per window', async () => {
+    const config = { ...baseConfig(), start_date: '2025-11-01', end_date: '2026-01-04', window_target_records: 400 };
+    const fixed = await sync(config);
+    const fixedRequests = api.requests.length;
+    api.reset();
+    const adaptive = await sync({ ...config, adaptive_windows: true });
+    const adaptiveRequests = api.requests.length;
+    expect(adaptive.code).toBe(0);
+    for (const stream of ['sessions', 'visits', 'conversions'] as const) {
+      const expected = expectedRecords(api.dataset, stream, '2025-11-01T00:00:00Z', '2026-01-04T00:00:00Z');
+      expect(byId(fixed.records(stream)), stream).toEqual(expected);
+      expect(byId(adaptive.records(stream)), stream).toEqual(expected);
+    }
+    expect(adaptiveRequests * 2).toBeLessThan(fixedRequests);
+    expect(adaptive.lastState()).toEqual(fixed.lastState());
+    // bookmarks still move window by window, never backwards
+    const marks = adaptive.states().map((s) => s.bookmarks.visits?.replication_key_value).filter((v): v is string => v !== undefined);
+    expect(new Set(marks).size).toBeGreaterThan(2);
+    expect([...marks].sort()).toEqual(marks);
+    // full batches: every visits request but the last of the run carries session_batch_size ids
+    const sizes = api.requests.filter((r) => r.endpoint === 'visits').map((r) => (r.body as { session_ids: unknown[] }).session_ids.length);
+    expect(sizes.slice(0, -1).every((n) => n === 100)).toBe(true);
   });
 });
 

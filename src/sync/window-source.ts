@@ -1,0 +1,80 @@
+import { DateTime, Duration } from 'luxon';
+import type { Settings } from '../config/settings-types.js';
+import { nextWindowEnd, planWindows, type Window } from '../time/windows.js';
+
+/**
+ * Hands out a stream's windows one at a time, so that their sizes can follow what earlier windows
+ * returned. Windows always tile `[from, to)` exactly: each starts where the previous one ended.
+ */
+export interface WindowSource {
+  /** The window that starts at `start`, or undefined when `start` has reached the end. */
+  next(start: DateTime): Promise<Window | undefined>;
+  /** Reports how many records a window held. */
+  done(window: Window, records: number): void;
+}
+
+/**
+ * Where a child stream (visits, conversions) may end a window that starts at `start`: given the
+ * nominal end and the furthest allowed end, an end at or after the nominal one. Lets the session
+ * index end windows where their session ids fill whole batches.
+ */
+export type EndAdjuster = (start: DateTime, nominal: DateTime, limit: DateTime) => Promise<DateTime>;
+
+/** `window_size` everywhere: the plan laid out once on the zone's wall clock. */
+export function fixedWindows(from: DateTime, to: DateTime, settings: Settings): WindowSource {
+  const plan = planWindows(from, to, settings.windowSize, settings.timezone);
+  let i = 0;
+  return {
+    next: async (start) => {
+      while (i < plan.length && (plan[i] as Window).start < start) i += 1;
+      return plan[i];
+    },
+    done: () => undefined,
+  };
+}
+
+const MIN_ADAPTIVE = Duration.fromObject({ hours: 1 });
+const BASE = DateTime.utc(2000, 1, 1);
+const approxMs = (d: Duration): number => BASE.plus(d).toMillis() - BASE.toMillis();
+
+/** `d` times `factor`, keeping calendar units (P1D -> P2D) where the result stays whole. */
+export function scaleDuration(d: Duration, factor: number): Duration {
+  const scaled = d.mapUnits((x) => x * factor);
+  if (Object.values(scaled.toObject()).every((x) => Number.isInteger(x))) return scaled;
+  return Duration.fromMillis(Math.max(1000, Math.round(approxMs(d) * factor))).shiftTo('hours', 'minutes', 'seconds');
+}
+
+/**
+ * Windows that start at `window_size` and then follow the data: a window with fewer than a
+ * quarter of `window_target_records` doubles the next one (up to `max_window_size`), a window
+ * with more than the target halves it (down to an hour, or `window_size` when that is smaller).
+ * A child stream's end is then moved to where its session ids fill whole batches (see
+ * EndAdjuster). Which records a window holds never depends on its size: only the number of
+ * requests does.
+ */
+export function adaptiveWindows(to: DateTime, settings: Settings, adjustEnd?: EndAdjuster): WindowSource {
+  const zone = settings.timezone;
+  const maxMs = approxMs(settings.maxWindowSize);
+  const minMs = Math.min(approxMs(settings.windowSize), approxMs(MIN_ADAPTIVE));
+  let size = settings.windowSize;
+  return {
+    async next(start) {
+      if (start >= to) return undefined;
+      const nominal = nextWindowEnd(start, size, zone, to);
+      const maxEnd = nextWindowEnd(start, settings.maxWindowSize, zone, to);
+      const limit = maxEnd < nominal ? nominal : maxEnd;
+      const end = adjustEnd === undefined ? nominal : await adjustEnd(start, nominal, limit);
+      return { start, end };
+    },
+    done(_window, records) {
+      const target = settings.windowTargetRecords;
+      if (records * 4 < target && approxMs(size) < maxMs) {
+        const grown = scaleDuration(size, 2);
+        size = approxMs(grown) > maxMs ? settings.maxWindowSize : grown;
+      } else if (records > target && approxMs(size) > minMs) {
+        const shrunk = scaleDuration(size, 0.5);
+        size = approxMs(shrunk) < minMs ? Duration.fromMillis(minMs) : shrunk;
+      }
+    },
+  };
+}
