@@ -281,6 +281,7 @@ export function parseSettings(raw: JsonObject, options: ParseSettingsOptions): S
   const windowSize = duration('window_size', false);
   const lookbackWindow = duration('lookback_window', true);
   const sessionLookback = duration('session_lookback', false);
+  const maxWindowSize = duration('max_window_size', false);
 
   let baseUrl: string | undefined;
   const baseUrlText = text('base_url');
@@ -332,12 +333,16 @@ export function parseSettings(raw: JsonObject, options: ParseSettingsOptions): S
     timezone: ensure(timezone, 'timezone'),
     windowSize: ensure(windowSize, 'window_size'),
     lookbackWindow: ensure(lookbackWindow, 'lookback_window'),
+    adaptiveWindows: passed('adaptive_windows') !== false,
+    windowTargetRecords: ensure(number('window_target_records'), 'window_target_records'),
+    maxWindowSize: ensure(maxWindowSize, 'max_window_size'),
     sessionIds,
     sessionLookback: ensure(sessionLookback, 'session_lookback'),
     sessionBatchSize: ensure(number('session_batch_size'), 'session_batch_size'),
     sessionFilters: ensure(sessionFilters, 'session_filters'),
     sessionsPageSize: ensure(number('sessions_page_size'), 'sessions_page_size'),
     conversionTypes,
+    discoverSample: passed('discover_sample') === true,
     http: {
       requestsPerMinute: ensure(number('requests_per_minute'), 'requests_per_minute'),
       timeoutMs: Math.max(1, Math.round(ensure(number('request_timeout'), 'request_timeout') * 1000)),

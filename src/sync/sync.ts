@@ -10,8 +10,10 @@ import type { MessageWriter } from '../singer/writer.js';
 import { SessionIndex, configuredSessions, sessionIdOf, type SessionIdSource } from '../streams/session-ids.js';
 import { toApiRange } from '../time/api-time.js';
 import { formatInstant } from '../time/iso.js';
-import { planWindows, type Window } from '../time/windows.js';
-import { createRecordPipeline, type RecordPipeline } from './records.js';
+import { safeEdgeAtOrBefore, type Window } from '../time/windows.js';
+import { createRecordCounter, createStreamProgress } from './progress.js';
+import { createRecordPipeline } from './records.js';
+import { adaptiveWindows, fixedWindows, type WindowSource } from './window-source.js';
 
 export interface SyncDeps {
   readonly settings: Settings;
@@ -22,6 +24,8 @@ export interface SyncDeps {
   readonly startedAt: DateTime;
   /** Requests sent so far, for progress lines. */
   readonly requestCount: () => number;
+  /** The rate limiter's last `X-RateLimit-Remaining`, for progress lines. */
+  readonly rateLimitRemaining?: (() => number | undefined) | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -32,7 +36,8 @@ export interface SyncDeps {
 export function runEnd(settings: Settings, startedAt: DateTime): DateTime {
   const now = startedAt.startOf('second');
   const end = settings.endDate === undefined || settings.endDate > now ? now : settings.endDate;
-  return end.toUTC();
+  // A zone-less string cannot end a range inside the repeated autumn hour.
+  return safeEdgeAtOrBefore(end, settings.timezone);
 }
 
 /** Where a stream starts: its bookmark minus `lookback_window`, never before `start_date`. */
@@ -76,12 +81,12 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
       log.info(`${def.name}: nothing to sync, complete through ${formatInstant(bookmark ?? from)}`);
       continue;
     }
-    const windows = planWindows(from, end, settings.windowSize, settings.timezone);
+    const windows = windowSource(selection, from, end, settings, index);
     const pipeline = createRecordPipeline(selection, settings.timezone, log);
-    log.info(`${def.name}: syncing ${formatInstant(from)} .. ${formatInstant(end)} in ${windows.length} windows`);
-    const streamStarted = Date.now();
-    let total = 0;
-    for (const [i, window] of windows.entries()) {
+    log.info(`${def.name}: syncing ${formatInstant(from)} .. ${formatInstant(end)}`);
+    const progress = createStreamProgress(log, def.name, from, end, deps);
+    const counter = createRecordCounter(log, def.name);
+    for (let window = await windows.next(from); window !== undefined; window = await windows.next(window.end)) {
       deps.signal?.throwIfAborted();
       const emit = async (items: readonly JsonValue[]): Promise<number> => {
         const extractedAt = new Date().toISOString();
@@ -89,18 +94,19 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
           const record = pipeline.toRecord(item);
           if (index !== undefined && def.name === 'sessions') index.add(sessionIdOf(record) ?? '', createdMs(record));
           await writer.write({ type: 'RECORD', stream: def.name, record, time_extracted: extractedAt });
+          counter.add();
         }
         return items.length;
       };
       const count = await readWindow(selection, window, deps, sessionIds, emit);
+      windows.done(window, count);
       if (index !== undefined && def.name === 'sessions') index.markCovered(window.start, window.end);
-      total += count;
       const through = bookmark !== undefined && bookmark > window.end ? bookmark : window.end;
       state = withBookmark(state, def.name, def.replicationKey, through);
       await writer.write({ type: 'STATE', value: state });
-      logProgress(log, def.name, window, count, i + 1, windows.length, deps.requestCount(), streamStarted);
+      progress.windowDone(window, count);
     }
-    log.metric({ type: 'counter', metric: 'record_count', value: total, tags: { stream: def.name } });
+    counter.flush();
   }
   await writer.write({ type: 'STATE', value: state });
   await writer.flush();
@@ -135,22 +141,14 @@ async function readWindow(
   return count;
 }
 
-function logProgress(
-  log: Logger,
-  stream: string,
-  window: Window,
-  records: number,
-  done: number,
-  total: number,
-  requests: number,
-  startedMs: number,
-): void {
-  const elapsed = Date.now() - startedMs;
-  const leftSeconds = done === 0 ? undefined : Math.round(((elapsed / done) * (total - done)) / 1000);
-  log.info(`${stream}: window ${done}/${total} ${formatInstant(window.start)} .. ${formatInstant(window.end)} done`, {
-    records,
-    requests,
-    eta_s: leftSeconds,
-  });
+/** Fixed or adaptive windows; a child stream's adaptive windows end on full session batches. */
+function windowSource(selection: StreamSelection, from: DateTime, end: DateTime, settings: Settings, index: SessionIndex | undefined): WindowSource {
+  if (!settings.adaptiveWindows) return fixedWindows(from, end, settings);
+  const child = selection.def.name !== 'sessions' && index !== undefined;
+  return adaptiveWindows(
+    end,
+    settings,
+    child ? (start, nominal, limit) => index.batchEnd(start, nominal, limit, settings.sessionBatchSize) : undefined,
+  );
 }
 
