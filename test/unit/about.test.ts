@@ -105,7 +105,7 @@ describe('renderAbout', () => {
     }
     for (const format of ['text', 'json', 'markdown'] as const) {
       const text = renderAbout(format);
-      expect(text).not.toMatch(/[A-Za-z0-9_|-]{32,}/);
+      expect(text.replace(/TAP_WEMASY_[A-Z0-9_]+/g, 'ENV')).not.toMatch(/[A-Za-z0-9_|-]{32,}/);
       expect(text.endsWith('\n')).toBe(false);
     }
   });
