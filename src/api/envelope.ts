@@ -7,7 +7,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
  * and both are thrown before a single item of the body is used, so a bad body never becomes
  * records and never moves a bookmark.
  */
-function checkEnvelope(body: unknown, endpoint: string): JsonObject {
+export function checkEnvelope(body: unknown, endpoint: string): JsonObject {
   if (!isJsonObject(body)) throw new ApiError('bad-response', `POST ${endpoint} answered a body that is not a JSON object`, { endpoint, status: 200 });
   if (body.error === true) {
     const message = typeof body.message === 'string' ? body.message : 'no message';
@@ -21,7 +21,7 @@ function badShape(endpoint: string, problem: string): ApiError {
 }
 
 /** Each item must be an object or a bare id (string or number); checked before any is used. */
-function checkItems(items: JsonValue[], endpoint: string): JsonValue[] {
+export function checkItems(items: JsonValue[], endpoint: string): JsonValue[] {
   for (let i = 0; i < items.length; i += 1) {
     const item = items[i];
     if (typeof item === 'string' || typeof item === 'number' || isJsonObject(item)) continue;

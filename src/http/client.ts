@@ -31,6 +31,51 @@ export interface HttpClientOptions {
   readonly fetch?: typeof fetch;
 }
 
+/**
+ * Consumes one response. `clock.outside(promise)` marks time spent waiting on something other
+ * than the server (a slow reader of stdout, say): the request timeout does not run meanwhile,
+ * so back-pressure from the target never turns into a timeout and a download repeated for nothing.
+ */
+export type ResponseReader<T> = (response: Response, endpoint: string, clock: AttemptClock) => Promise<T>;
+
+export interface AttemptClock {
+  outside<U>(work: Promise<U>): Promise<U>;
+}
+
+/**
+ * An abort signal that fires after `ms` of waiting on the network; `outside` stops the count
+ * while its promise is pending.
+ */
+function networkTimeout(ms: number): { signal: AbortSignal; clock: AttemptClock; clear(): void } {
+  const controller = new AbortController();
+  let left = ms;
+  let startedAt = Date.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = (): void => {
+    startedAt = Date.now();
+    timer = setTimeout(() => controller.abort(new DOMException('request timed out', 'TimeoutError')), left);
+  };
+  arm();
+  let paused = 0;
+  return {
+    signal: controller.signal,
+    clear: () => clearTimeout(timer),
+    clock: {
+      async outside(work) {
+        if (paused++ === 0) {
+          clearTimeout(timer);
+          left = Math.max(0, left - (Date.now() - startedAt));
+        }
+        try {
+          return await work;
+        } finally {
+          if (--paused === 0 && !controller.signal.aborted) arm();
+        }
+      },
+    },
+  };
+}
+
 export interface HttpClient {
   /**
    * POSTs the request and hands the response to `read`. Every attempt waits for the rate limiter,
@@ -42,7 +87,7 @@ export interface HttpClient {
    * never retried; 'rate-limited' (429), 'server-fault' (5xx), 'timeout', 'network', or what
    * `read` threw, once retries are used up. An abort of the run signal rejects with its reason.
    */
-  send<T>(request: ApiRequest, read: (response: Response, endpoint: string) => Promise<T>): Promise<T>;
+  send<T>(request: ApiRequest, read: ResponseReader<T>): Promise<T>;
   /**
    * send() with a reader that parses the body as JSON (invalid JSON, an empty or truncated body →
    * ApiError 'bad-response') and then runs `check` on it inside the same attempt, so that a body
@@ -73,13 +118,14 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   async function attempt<T>(
     request: ApiRequest,
     url: string,
-    read: (response: Response, endpoint: string) => Promise<T>,
+    read: ResponseReader<T>,
   ): Promise<T> {
     const endpoint = request.path;
     await limiter.acquire(runSignal);
     requestCount += 1;
     const startedMs = clock.nowMs();
-    const timeout = AbortSignal.timeout(http.timeoutMs);
+    const timer = networkTimeout(http.timeoutMs);
+    const timeout = timer.signal;
     const signal = runSignal === undefined ? timeout : AbortSignal.any([runSignal, timeout]);
     let status = 0;
     let outcome: 'succeeded' | 'failed' = 'failed';
@@ -120,13 +166,14 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       limiter.observe(response.headers);
       try {
         if (!response.ok) throw statusError(response, await response.text(), endpoint);
-        const result = await read(response, endpoint);
+        const result = await read(response, endpoint, timer.clock);
         outcome = 'succeeded';
         return result;
       } catch (error) {
         throw failure(error, true);
       }
     } finally {
+      timer.clear();
       log.metric({
         type: 'timer',
         metric: 'http_request_duration',
@@ -179,7 +226,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     }
   }
 
-  async function send<T>(request: ApiRequest, read: (response: Response, endpoint: string) => Promise<T>): Promise<T> {
+  async function send<T>(request: ApiRequest, read: ResponseReader<T>): Promise<T> {
     const query = new URLSearchParams(request.query ?? {}).toString();
     const target = query === '' ? request.path : `${request.path}?${query}`;
     const url = `${baseUrl}${target}`;

@@ -12,7 +12,11 @@ import type { SingerMessage } from './messages.js';
  * When the reader goes away (EPIPE), every later call rejects with an 'output-closed' error.
  */
 export interface MessageWriter {
-  write(message: SingerMessage): Promise<void>;
+  /**
+   * Buffers one message. Returns a promise only when the caller must wait (a chunk was handed to
+   * stdout and it asked for a pause); otherwise nothing, so the hot path costs no microtask.
+   */
+  write(message: SingerMessage): Promise<void> | undefined;
   /** Hands every buffered line to the stream and waits until it accepted them. */
   flush(): Promise<void>;
   /** Number of messages written, by type. */
@@ -67,11 +71,11 @@ export function createMessageWriter(out: Writable): MessageWriter {
   return {
     counts,
     flush,
-    async write(message) {
-      if (closedError) throw closedError;
+    write(message) {
+      if (closedError) return Promise.reject(closedError);
       buffer += `${JSON.stringify(message)}\n`;
       counts[message.type] += 1;
-      if (message.type === 'STATE' || buffer.length >= CHUNK_BYTES) await flush();
+      return message.type === 'STATE' || buffer.length >= CHUNK_BYTES ? flush() : undefined;
     },
   };
 }

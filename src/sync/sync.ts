@@ -1,6 +1,6 @@
 import type { DateTime } from 'luxon';
-import type { WemasyApi } from '../api/wemasy.js';
-import type { Settings } from '../config/settings-types.js';
+import { itemId, type WemasyApi } from '../api/wemasy.js';
+import type { SessionId, Settings } from '../config/settings-types.js';
 import type { JsonObject, JsonValue } from '../json.js';
 import type { Logger } from '../log.js';
 import { emittedSchema, type StreamSelection } from '../singer/catalog.js';
@@ -93,7 +93,8 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
         for (const item of items) {
           const record = pipeline.toRecord(item);
           if (index !== undefined && def.name === 'sessions') index.add(sessionIdOf(record) ?? '', createdMs(record));
-          await writer.write({ type: 'RECORD', stream: def.name, record, time_extracted: extractedAt });
+          const wait = writer.write({ type: 'RECORD', stream: def.name, record, time_extracted: extractedAt });
+          if (wait !== undefined) await wait;
           counter.add();
         }
         return items.length;
@@ -111,6 +112,32 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
   await writer.write({ type: 'STATE', value: state });
   await writer.flush();
   return state;
+}
+
+/**
+ * Visits or conversions requests of one window that may be in flight at once. The rate limiter
+ * still spaces their starts; running a few together keeps one slow response from idling the
+ * request budget. Records of concurrent responses interleave, which is fine inside a window: its
+ * bookmark moves only once all of them are written.
+ */
+const REQUESTS_IN_FLIGHT = 3;
+
+/** Runs `work` on every item, at most `limit` at a time; fails with the first error once all have settled. */
+async function forEachConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && failure === undefined) {
+      const item = items[next++] as T;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure.error;
 }
 
 function createdMs(record: JsonObject): number | undefined {
@@ -132,12 +159,24 @@ async function readWindow(
   }
   const ids = await sessionIds.idsFor(window);
   const size = deps.settings.sessionBatchSize;
-  for (let i = 0; i < ids.length; i += size) {
-    const batch = ids.slice(i, i + size);
-    const items =
-      selection.def.name === 'visits' ? await deps.api.getVisits(range, batch) : await deps.api.getConversions(range, batch);
-    count += await emit(items);
-  }
+  const batches: (readonly SessionId[])[] = [];
+  for (let i = 0; i < ids.length; i += size) batches.push(ids.slice(i, i + size));
+  await forEachConcurrently(batches, REQUESTS_IN_FLIGHT, async (batch) => {
+    // A retried request sends its items again from the start: drop the ones already emitted,
+    // so that a response cut short and retried still yields each record once.
+    const emitted = new Set<unknown>();
+    const sink = async (items: readonly JsonValue[]): Promise<void> => {
+      const fresh = items.filter((item) => {
+        const id = itemId(item);
+        if (emitted.has(id)) return false;
+        emitted.add(id);
+        return true;
+      });
+      count += await emit(fresh);
+    };
+    if (selection.def.name === 'visits') await deps.api.streamVisits(range, batch, sink);
+    else await deps.api.streamConversions(range, batch, sink);
+  });
   return count;
 }
 
