@@ -92,7 +92,8 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
         const extractedAt = new Date().toISOString();
         for (const item of items) {
           const record = pipeline.toRecord(item);
-          if (index !== undefined && def.name === 'sessions') index.add(sessionIdOf(record) ?? '', createdMs(record));
+          const sessionId = index !== undefined && def.name === 'sessions' ? sessionIdOf(record) : undefined;
+          if (sessionId !== undefined) index?.add(sessionId, createdMs(record));
           const wait = writer.write({ type: 'RECORD', stream: def.name, record, time_extracted: extractedAt });
           if (wait !== undefined) await wait;
           counter.add();
