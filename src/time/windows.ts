@@ -32,33 +32,6 @@ function utc(ms: number): DateTime {
 }
 
 /**
- * A planned window. Its DateTimes are made when first read: a luxon
- * DateTime costs microseconds, which dominated planning long ranges of
- * short windows.
- */
-class PlannedWindow implements Window {
-  #start: DateTime | undefined;
-  #end: DateTime | undefined;
-
-  constructor(
-    private readonly startMs: number,
-    private readonly endMs: number,
-  ) {}
-
-  get start(): DateTime {
-    return (this.#start ??= utc(this.startMs));
-  }
-
-  get end(): DateTime {
-    return (this.#end ??= utc(this.endMs));
-  }
-
-  toJSON(): { start: string; end: string } {
-    return { start: new Date(this.startMs).toISOString(), end: new Date(this.endMs).toISOString() };
-  }
-}
-
-/**
  * Whether an instant (whole seconds; a sub-second part is dropped, as the
  * API strings drop it) can be a window edge: its local string is
  * unambiguous, or it is the first occurrence of an ambiguous local time and
@@ -67,10 +40,9 @@ class PlannedWindow implements Window {
  */
 function safeAt(clock: ZoneClock, t: number): boolean {
   const s = Math.floor(t / SECOND) * SECOND;
-  if (!clock.isAmbiguous(clock.wallOf(s))) return true;
-  const instants = clock.instantsOf(clock.wallOf(s));
-  if (instants.length < 2) return true;
-  if (instants[0] !== s) return false;
+  const wall = clock.wallOf(s);
+  if (!clock.isAmbiguous(wall)) return true;
+  if (clock.instantOf(wall) !== s) return false; // not the first occurrence
   return !clock.isAmbiguous(clock.wallOf(s - SECOND));
 }
 
@@ -213,13 +185,20 @@ export function planWindows(from: DateTime, to: DateTime, size: Duration, zone: 
   if (f >= e) return [];
   const step = wallStepper(clock.wallOf(f), size);
   const windows: Window[] = [];
-  let start = f;
+  const end = utc(e);
+  let start = utc(f);
+  let startMs = f;
   let k = 1;
   for (;;) {
-    const [t, used] = edgeAfter(clock, step, k, start, e);
-    windows.push(new PlannedWindow(start, t));
-    if (t >= e) return windows;
-    start = t;
+    const [t, used] = edgeAfter(clock, step, k, startMs, e);
+    if (t >= e) {
+      windows.push({ start, end });
+      return windows;
+    }
+    const next = utc(t);
+    windows.push({ start, end: next });
+    start = next;
+    startMs = t;
     k = used + 1;
   }
 }
