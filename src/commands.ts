@@ -5,7 +5,7 @@ import { loadRawConfig } from './config/load.js';
 import { parseSettings } from './config/settings.js';
 import type { Settings } from './config/settings-types.js';
 import { createHttpClient, type HttpClient } from './http/client.js';
-import { createRateLimiter } from './http/rate-limiter.js';
+import { createRateLimiter, type RateLimiter } from './http/rate-limiter.js';
 import type { Logger } from './log.js';
 import { packageManifest } from './paths.js';
 import { emittedSchema, loadSelection, selectAll, type StreamSelection } from './singer/catalog.js';
@@ -27,7 +27,7 @@ export async function runConnected(args: CliArgs, io: TapIo, log: Logger): Promi
     await writeSchemas(writer, selections);
     return;
   }
-  const { http, api } = connect(settings, io, log);
+  const { http, api, limiter } = connect(settings, io, log);
   if (args.mode === 'test') {
     const end = runEnd(settings, startedAt);
     await api.checkConnection(toApiRange({ start: end.minus({ seconds: 1 }), end }, settings.timezone));
@@ -38,16 +38,22 @@ export async function runConnected(args: CliArgs, io: TapIo, log: Logger): Promi
   if (args.state !== undefined) await writer.write({ type: 'STATE', value: state });
   log.info(`tap-wemasy ${packageManifest().version}: syncing ${selections.map((s) => s.def.name).join(', ') || 'no streams'}`);
   const started = Date.now();
-  await runSync(selections, state, {
-    settings,
-    api,
-    writer,
-    log,
-    startedAt,
-    requestCount: () => http.requestCount,
-    signal: io.signal,
-  });
-  log.metric({ type: 'timer', metric: 'sync_duration', value: (Date.now() - started) / 1000, tags: { status: 'succeeded' } });
+  let status: 'succeeded' | 'failed' = 'failed';
+  try {
+    await runSync(selections, state, {
+      settings,
+      api,
+      writer,
+      log,
+      startedAt,
+      requestCount: () => http.requestCount,
+      rateLimitRemaining: () => limiter.remaining,
+      signal: io.signal,
+    });
+    status = 'succeeded';
+  } finally {
+    log.metric({ type: 'timer', metric: 'sync_duration', value: (Date.now() - started) / 1000, tags: { status } });
+  }
 }
 
 async function loadSettings(args: CliArgs, io: TapIo, log: Logger, now: DateTime): Promise<Settings> {
@@ -66,7 +72,8 @@ async function writeSchemas(writer: MessageWriter, selections: readonly StreamSe
   await writer.flush();
 }
 
-function connect(settings: Settings, io: TapIo, log: Logger): { http: HttpClient; api: WemasyApi } {
+/** The HTTP client, its rate limiter and the API on top, for a sync or a discovery sample. */
+export function connect(settings: Settings, io: TapIo, log: Logger): { http: HttpClient; api: WemasyApi; limiter: RateLimiter } {
   const limiter = createRateLimiter({ requestsPerMinute: settings.http.requestsPerMinute, clock: io.clock, log });
   const http = createHttpClient({
     baseUrl: settings.baseUrl,
@@ -84,6 +91,6 @@ function connect(settings: Settings, io: TapIo, log: Logger): { http: HttpClient
     sessionsPageSize: settings.sessionsPageSize,
     conversionTypes: settings.conversionTypes,
   });
-  return { http, api };
+  return { http, api, limiter };
 }
 

@@ -57,8 +57,9 @@ async function dispatch(args: CliArgs, io: TapIo, log: Logger): Promise<void> {
       return;
     }
     case 'discover': {
-      const { discoverCatalog } = await import('./singer/catalog.js');
-      io.stdout.write(`${JSON.stringify(discoverCatalog(), null, 2)}\n`);
+      // Offline unless the config turns discover_sample on (singer/sample.ts).
+      const { discover } = await import('./singer/sample.js');
+      io.stdout.write(`${JSON.stringify(await discover(args.config, io, log), null, 2)}\n`);
       return;
     }
     default: {

@@ -45,6 +45,12 @@ export interface DatasetOptions {
   readonly extraFields?: boolean;
   /** get-visits lists bare visit ids instead of objects. Default false. */
   readonly bareVisitIds?: boolean;
+  /**
+   * Put a NUL character (U+0000) into some strings, as a real database column may hold one:
+   * after the first character of the session's `browser`, the visit's `title` and the
+   * conversion's `name`, in every object whose id is a multiple of 3. Default false.
+   */
+  readonly nulInStrings?: boolean;
   /** Shift each session by its hash jitter inside its slot. Default true. */
   readonly jitter?: boolean;
 }
@@ -173,6 +179,7 @@ const DEFAULTS: ResolvedDatasetOptions = {
   conversionEvery: 3,
   extraFields: false,
   bareVisitIds: false,
+  nulInStrings: false,
   jitter: true,
 };
 
@@ -219,6 +226,9 @@ export function createDataset(options: DatasetOptions = {}): Dataset {
   const untilMs = instantMs(opts.until, 'until');
   const jitterSlots = opts.jitter ? Math.floor(intervalSeconds / 2) : 0;
   const cache = new Map<number, SessionRecord>();
+  /** `text` with a NUL after its first character, for every third id, with `nulInStrings`. */
+  const withNul = (text: string, id: number): string =>
+    opts.nulInStrings && id % 3 === 0 ? `${text.slice(0, 1)}\u0000${text.slice(1)}` : text;
 
   const startOf = (k: number): number => epochMs + k * intervalMs + (jitterSlots > 0 ? (hash32(k, 1) % jitterSlots) * 1000 : 0);
   const hasSession = (k: number): boolean => Number.isSafeInteger(k) && k >= 1 && startOf(k) < untilMs;
@@ -240,7 +250,7 @@ export function createDataset(options: DatasetOptions = {}): Dataset {
     const item: Record<string, unknown> = {
       id: k,
       created_at: time.format(createdAtMs),
-      browser: pick(BROWSERS, k, 5),
+      browser: withNul(pick(BROWSERS, k, 5), k),
       device: pick(DEVICES, k, 6),
       platform_os: pick(PLATFORMS, k, 7),
       country: pick(COUNTRIES, k, 8),
@@ -266,7 +276,7 @@ export function createDataset(options: DatasetOptions = {}): Dataset {
         session_id: k,
         created_at: time.format(createdAtMs),
         url: `${SITE}${page.path}`,
-        title: page.title,
+        title: withNul(page.title, id),
         referrer: refHash % 3 === 0 ? null : (REFERRERS[refHash % REFERRERS.length] ?? null),
         time_spend: timeSpend,
         updated_at: time.format(createdAtMs + timeSpend * 1000),
@@ -289,7 +299,7 @@ export function createDataset(options: DatasetOptions = {}): Dataset {
         session_id: k,
         created_at: createdAt,
         type: pick(CONVERSION_TYPES, id, 31),
-        name: pick(CONVERSION_NAMES, id, 32),
+        name: withNul(pick(CONVERSION_NAMES, id, 32), id),
         value: (hash32(id, 33) % 100_000) / 100,
         url: `${SITE}${pick(CONVERSION_PATHS, id, 34)}`,
         updated_at: createdAt,

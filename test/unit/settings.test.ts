@@ -59,7 +59,7 @@ describe('config spec', () => {
   it('lists every setting in schema order, with a title, description and type', () => {
     expect(settingNames[0]).toBe('api_token');
     expect(settingNames).toContain('base_url');
-    expect(settingNames).toHaveLength(18);
+    expect(settingNames).toContain('discover_sample');
     for (const name of settingNames) {
       const setting = configSchema.properties[name];
       expect(setting?.title, name).toEqual(expect.any(String));
@@ -100,6 +100,7 @@ describe('parseSettings: defaults and conversion', () => {
     expect(settings.sessionFilters).toEqual({});
     expect(settings.sessionsPageSize).toBe(1000);
     expect(settings.conversionTypes).toBeUndefined();
+    expect(settings.discoverSample).toBe(false);
     expect(settings.http).toEqual({
       requestsPerMinute: 60,
       timeoutMs: 60_000,

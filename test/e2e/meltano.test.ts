@@ -1,0 +1,318 @@
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeApi, type FakeApi } from '../fake-api/server.js';
+import { byId, expectedRecords } from '../helpers/expected.js';
+import { runTap, tempDir, writeJson, type SingerMessage, type TapRun } from '../helpers/run-tap.js';
+
+/**
+ * The tap as Meltano drives it (shared/singer/meltano-invocation.md): the argument lists Meltano
+ * builds, settings as TAP_WEMASY_* variables, the catalog Meltano writes back after applying its
+ * `select`, `metadata` and `schema` rules, and the state it stores.
+ */
+
+const catalogJson = readFileSync(new URL('../../catalog.json', import.meta.url), 'utf8');
+const configSchema = JSON.parse(readFileSync(new URL('../../schemas/config.json', import.meta.url), 'utf8')) as {
+  properties: Record<string, { type: string | string[]; default?: unknown }>;
+};
+const TOKEN = 'test-token';
+
+interface CatalogEntry {
+  tap_stream_id: string;
+  stream: string;
+  selected?: boolean;
+  schema: { properties: Record<string, Record<string, unknown>> };
+  key_properties: string[];
+  replication_key: string;
+  metadata: { breadcrumb: string[]; metadata: Record<string, unknown> }[];
+}
+interface Catalog {
+  streams: CatalogEntry[];
+}
+
+const discovered = (): Catalog => JSON.parse(catalogJson) as Catalog;
+
+/** What Meltano writes to tap.properties.json for `select` patterns `stream.field` / `stream.*`. */
+function meltanoSelect(catalog: Catalog, patterns: string[]): Catalog {
+  const match = (stream: string, field: string): boolean =>
+    patterns.some((p) => {
+      const [s, f] = p.split('.');
+      return (s === '*' || s === stream) && (f === '*' || f === field);
+    });
+  for (const entry of catalog.streams) {
+    const on = patterns.some((p) => p.split('.')[0] === entry.stream || p.startsWith('*.'));
+    entry.selected = on;
+    for (const m of entry.metadata) {
+      m.metadata.selected = m.breadcrumb.length === 0 ? on : match(entry.stream, m.breadcrumb[1] ?? '');
+    }
+  }
+  return catalog;
+}
+
+/** A port on 127.0.0.1 that nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+let api: FakeApi;
+let dir: string;
+
+beforeAll(async () => {
+  api = await startFakeApi({ dataset: { zone: 'Europe/Amsterdam' }, rateLimit: { limit: 100_000, windowMs: 60_000 } });
+  dir = tempDir();
+});
+afterAll(() => api.close());
+beforeEach(() => api.reset());
+
+const baseConfig = (extra: object = {}) => ({
+  api_token: TOKEN,
+  base_url: api.url,
+  start_date: '2026-01-01',
+  end_date: '2026-01-03',
+  timezone: 'Europe/Amsterdam',
+  requests_per_minute: 60000,
+  retry_base_delay: 0.01,
+  retry_max_delay: 0.05,
+  request_timeout: 5,
+  ...extra,
+});
+const configFile = (extra: object = {}): string => writeJson(dir, `tap.${Math.random().toString(36).slice(2)}.config.json`, baseConfig(extra));
+const fileOf = (name: string, value: unknown): string => writeJson(dir, `${Math.random().toString(36).slice(2)}-${name}`, value);
+
+/** Records without time_extracted, by stream, to compare two runs. */
+const recordsOf = (run: TapRun): Record<string, unknown>[] =>
+  run.messages.filter((m) => m.type === 'RECORD').map((m) => ({ stream: m.stream, record: m.record }));
+
+describe('the argument lists Meltano builds', () => {
+  it('--discover with --config, --catalog and --state left over from an earlier run prints the catalog', async () => {
+    const state = fileOf('state.json', { bookmarks: { sessions: { replication_key: 'created_at', replication_key_value: '2026-01-02T00:00:00Z' } } });
+    const properties = fileOf('tap.properties.json', meltanoSelect(discovered(), ['visits.*']));
+    for (const args of [
+      ['--config', configFile(), '--discover'],
+      ['--config', configFile(), '--state', state, '--discover'],
+      ['--config', configFile(), '--catalog', properties, '--state', state, '--discover'],
+      ['--config', configFile(), '--catalog', join(dir, 'gone.json'), '--state', join(dir, 'gone-too.json'), '--discover'],
+    ]) {
+      const run = await runTap(args);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toBe(catalogJson);
+      expect(run.stderr).not.toMatch(/WARN|ERROR|CRITICAL/);
+    }
+    expect(api.requests).toHaveLength(0);
+  });
+
+  it('--about works with any config: valid, missing, not JSON, invalid settings; with --catalog and --state too', async () => {
+    const notJson = writeJson(dir, 'broken.json', '{"api_token": ');
+    const invalid = writeJson(dir, 'invalid.json', { start_date: 'yesterday-ish', requests_per_minute: -1 });
+    for (const config of [configFile(), join(dir, 'missing.json'), notJson, invalid]) {
+      const run = await runTap(['--config', config, '--catalog', join(dir, 'nope.json'), '--state', join(dir, 'nope2.json'), '--about']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/^Name: tap-wemasy$/m);
+      expect(run.stderr).toBe('');
+    }
+    const json = await runTap(['--config', join(dir, 'missing.json'), '--about', '--format', 'json']);
+    expect((JSON.parse(json.stdout) as { name: string }).name).toBe('tap-wemasy');
+  });
+
+  it('discovery needs no network and is fast: base_url at a closed port', async () => {
+    const port = await closedPort();
+    const started = Date.now();
+    const run = await runTap(['--config', configFile({ base_url: `http://127.0.0.1:${port}/api` }), '--discover']);
+    const elapsedMs = Date.now() - started;
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe(catalogJson);
+    expect(run.stderr).not.toMatch(/METRIC|ECONNREFUSED|WARN/);
+    expect(elapsedMs).toBeLessThan(5_000);
+  });
+});
+
+describe('settings from the environment (--config ENV)', () => {
+  /** A value for every setting: explicit ones below, the schema default for the rest. */
+  const explicit: Record<string, unknown> = {
+    api_token: TOKEN,
+    start_date: '2026-01-01',
+    end_date: '2026-01-03',
+    timezone: 'Europe/Amsterdam',
+    base_url: '(api)',
+    window_size: 'PT12H',
+    lookback_window: 'PT0S',
+    session_ids: [26305, '26306', 26307, 26308],
+    session_lookback: 'PT12H',
+    session_batch_size: 3,
+    session_filters: { country: 'NL' },
+    sessions_page_size: 7,
+    conversion_types: ['click'],
+    requests_per_minute: 60000,
+    request_timeout: 5,
+    max_retries: 2,
+    retry_base_delay: 0.01,
+    retry_max_delay: 0.05,
+    discover_sample: false,
+  };
+  const values = (): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    for (const [name, spec] of Object.entries(configSchema.properties)) {
+      const value = name === 'base_url' ? api.url : name in explicit ? explicit[name] : spec.default;
+      if (value === undefined) throw new Error(`give setting ${name} a value in this test`);
+      out[name] = value;
+    }
+    return out;
+  };
+  const asEnv = (settings: Record<string, unknown>): Record<string, string> =>
+    Object.fromEntries(
+      Object.entries(settings).map(([name, value]) => [`TAP_WEMASY_${name.toUpperCase()}`, typeof value === 'object' ? JSON.stringify(value) : String(value)]),
+    );
+
+  it('every setting, the token included, works as TAP_WEMASY_<SETTING>, exactly as from a config file', async () => {
+    const settings = values();
+    const fromFile = await runTap(['--config', writeJson(dir, 'all-settings.json', settings)]);
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    const fileRequests = api.requests.map((r) => `${r.endpoint} ${r.query.page ?? ''} ${r.rawBody}`);
+    api.reset();
+
+    const fromEnv = await runTap(['--config', 'ENV'], { env: asEnv(settings) });
+    expect(fromEnv.code, fromEnv.stderr).toBe(0);
+    expect(fromEnv.stderr).not.toMatch(/WARN|unknown setting/i);
+    expect(recordsOf(fromEnv)).toEqual(recordsOf(fromFile));
+    expect(recordsOf(fromEnv).length).toBeGreaterThan(0);
+    expect(api.requests.map((r) => `${r.endpoint} ${r.query.page ?? ''} ${r.rawBody}`)).toEqual(fileRequests);
+    // The values reached the API as given.
+    const sessionsBody = api.requests.find((r) => r.endpoint === 'sessions')?.body as Record<string, unknown>;
+    expect(sessionsBody).toMatchObject({ per_page: '7', filters: { country: 'NL' } });
+    const conversionsBody = api.requests.find((r) => r.endpoint === 'conversions')?.body as Record<string, unknown>;
+    expect(conversionsBody.conversion_types).toEqual(['click']);
+    const visitBatches = api.requests.filter((r) => r.endpoint === 'visits').map((r) => (r.body as { session_ids: unknown[] }).session_ids);
+    expect(visitBatches.slice(0, 2)).toEqual([[26305, '26306', 26307], [26308]]);
+    expect(api.requests.every((r) => r.authorized)).toBe(true);
+  });
+
+  it('never logs the environment: no token, no Meltano variable, no other variable, even at debug level', async () => {
+    const canary = 'canary-value-3f9d1b';
+    const env = {
+      ...asEnv(values()),
+      MELTANO_EXTRACT_API_TOKEN: TOKEN,
+      MELTANO_PROJECT_ROOT: `/tmp/${canary}-root`,
+      TAP_WEMASY__SELECT: `["${canary}.*"]`,
+      SOME_OTHER_SECRET: canary,
+    };
+    const run = await runTap(['--config', 'ENV', '--log-level', 'debug'], { env });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/ DEBUG /);
+    expect(run.stderr).not.toContain(TOKEN);
+    expect(run.stderr).not.toContain(canary);
+    expect(run.stdout).not.toContain(TOKEN);
+    expect(run.stderr).toMatch(/reading settings from environment variables: TAP_WEMASY_API_TOKEN/);
+  });
+});
+
+describe('state as Meltano stores it', () => {
+  const incoming = {
+    bookmarks: {
+      sessions: { replication_key: 'created_at', replication_key_value: '2026-01-02T00:00:00Z' },
+      conversions: { replication_key: 'created_at', replication_key_value: '2026-01-01T12:00:00Z' },
+      some_retired_stream: { replication_key: 'updated_at', replication_key_value: 'whatever' },
+    },
+    currently_syncing: null,
+  };
+
+  it('echoes the incoming state first; with one stream selected every STATE still holds all bookmarks', async () => {
+    const catalog = fileOf('tap.properties.json', meltanoSelect(discovered(), ['visits.*']));
+    const state = writeJson(dir, 'state.json', JSON.stringify(incoming, null, 2));
+    const run = await runTap(['--config', configFile(), '--catalog', catalog, '--state', state]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.messages[0]).toEqual({ type: 'STATE', value: incoming });
+    const states = run.states();
+    expect(states.length).toBeGreaterThan(2);
+    for (const value of states) {
+      expect(value.bookmarks.sessions).toEqual(incoming.bookmarks.sessions);
+      expect(value.bookmarks.conversions).toEqual(incoming.bookmarks.conversions);
+      expect(value.bookmarks.some_retired_stream).toEqual(incoming.bookmarks.some_retired_stream);
+      expect(value.currently_syncing).toBeNull();
+    }
+    // end_date 2026-01-03 in Europe/Amsterdam
+    expect(run.lastState()?.bookmarks.visits).toEqual({ replication_key: 'created_at', replication_key_value: '2026-01-02T23:00:00Z' });
+    expect(run.records('sessions')).toEqual([]);
+  });
+
+  it('an empty state file (Meltano has none yet) is no state', async () => {
+    const run = await runTap(['--config', configFile({ end_date: '2026-01-02' }), '--state', writeJson(dir, 'empty.json', '')]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.records('sessions').length).toBeGreaterThan(0);
+  });
+});
+
+describe('the catalog as Meltano writes it back', () => {
+  it('discovery gives one metadata entry per top-level property: key and replication key automatic, the rest available', () => {
+    for (const entry of discovered().streams) {
+      const fields = Object.keys(entry.schema.properties);
+      const crumbs = entry.metadata.map((m) => m.breadcrumb);
+      expect(crumbs).toEqual([[], ...fields.map((f) => ['properties', f])]);
+      const top = entry.metadata[0]?.metadata ?? {};
+      expect(top).toMatchObject({ 'table-key-properties': entry.key_properties, 'valid-replication-keys': [entry.replication_key], 'forced-replication-method': 'INCREMENTAL' });
+      for (const m of entry.metadata.slice(1)) {
+        const field = m.breadcrumb[1] ?? '';
+        const automatic = entry.key_properties.includes(field) || field === entry.replication_key;
+        expect(m.metadata.inclusion, `${entry.stream}.${field}`).toBe(automatic ? 'automatic' : 'available');
+      }
+    }
+  });
+
+  it('selection by metadata; automatic fields are emitted even when Meltano marks them selected: false', async () => {
+    const catalog = meltanoSelect(discovered(), ['visits.url', 'conversions.*']);
+    const visitsEntry = catalog.streams.find((s) => s.stream === 'visits') as CatalogEntry;
+    expect(visitsEntry.metadata.find((m) => m.breadcrumb[1] === 'id')?.metadata.selected).toBe(false);
+    const run = await runTap(['--config', configFile(), '--catalog', fileOf('tap.properties.json', catalog)]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.schemas().map((s) => s.stream)).toEqual(['visits', 'conversions']);
+    const visitsSchema = run.schemas()[0] as SingerMessage;
+    expect(Object.keys((visitsSchema.schema as { properties: object }).properties)).toEqual(['id', 'created_at', 'url']);
+    const expected = expectedRecords(api.dataset, 'visits', '2025-12-31T23:00:00Z', '2026-01-02T23:00:00Z', { fields: ['id', 'created_at', 'url'] });
+    expect(expected.length).toBeGreaterThan(0);
+    expect(byId(run.records('visits'))).toEqual(expected);
+    expect(byId(run.records('conversions'))).toEqual(expectedRecords(api.dataset, 'conversions', '2025-12-31T23:00:00Z', '2026-01-02T23:00:00Z'));
+  });
+
+  it('selection by the legacy entry-level `selected` when the metadata has none; --properties is the same as --catalog', async () => {
+    const catalog = discovered();
+    for (const entry of catalog.streams) {
+      entry.selected = entry.stream === 'sessions';
+      for (const m of entry.metadata) delete m.metadata['selected-by-default'];
+    }
+    for (const flag of ['--catalog', '--properties']) {
+      const run = await runTap(['--config', configFile({ end_date: '2026-01-02' }), flag, fileOf('catalog.json', catalog)]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.schemas().map((s) => s.stream)).toEqual(['sessions']);
+      expect(byId(run.records('sessions'))).toEqual(expectedRecords(api.dataset, 'sessions', '2025-12-31T23:00:00Z', '2026-01-01T23:00:00Z'));
+    }
+  });
+
+  it('a schema overridden in the catalog (the `schema` extra: time_spend as a string) is the one emitted and validated', async () => {
+    const catalog = meltanoSelect(discovered(), ['visits.*']);
+    const visits = catalog.streams.find((s) => s.stream === 'visits') as CatalogEntry;
+    visits.schema.properties.time_spend = { type: ['null', 'string'], description: 'overridden' };
+    const run = await runTap(['--config', configFile({ end_date: '2026-01-02' }), '--catalog', fileOf('tap.properties.json', catalog)]);
+    expect(run.code, run.stderr).toBe(0);
+    const schema = run.schemas()[0]?.schema as { properties: Record<string, unknown> };
+    expect(schema.properties.time_spend).toEqual({ type: ['null', 'string'], description: 'overridden' });
+    const expected = expectedRecords(api.dataset, 'visits', '2025-12-31T23:00:00Z', '2026-01-01T23:00:00Z');
+    expect(expected.length).toBeGreaterThan(0);
+    const records = byId(run.records('visits'));
+    expect(records.every((r) => typeof r.time_spend === 'string')).toBe(true);
+    expect(records).toEqual(expected.map((r) => ({ ...r, time_spend: String(r.time_spend) })));
+  });
+
+  it('a run with every stream deselected writes only the state', async () => {
+    const catalog = meltanoSelect(discovered(), []);
+    const state = { bookmarks: { visits: { replication_key: 'created_at', replication_key_value: '2026-01-02T00:00:00Z' } } };
+    const run = await runTap(['--config', configFile(), '--catalog', fileOf('tap.properties.json', catalog), '--state', fileOf('state.json', state)]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(new Set(run.messages.map((m) => m.type))).toEqual(new Set(['STATE']));
+    expect(run.lastState()).toEqual(state);
+    expect(api.requests).toHaveLength(0);
+  });
+});
