@@ -99,7 +99,8 @@ describe('full sync', () => {
     const batches = api.requests.filter((r) => r.endpoint === 'visits').map((r) => (r.body as { session_ids: unknown[] }).session_ids.length);
     const sessions = api.dataset.sessionsCreatedIn(Date.parse('2025-12-31T00:00:00Z'), Date.parse('2026-01-02T00:00:00Z')).length;
     expect(batches.reduce((a, b) => a + b, 0)).toBe(sessions);
-    expect(batches.slice(0, -1).every((n) => n === 5)).toBe(true);
+    // batches go out up to three at a time, so the partial one need not be the last recorded
+    expect(batches.filter((n) => n !== 5).length).toBeLessThanOrEqual(1);
     expect(byId(run.records('visits'))).toEqual(expectedRecords(api.dataset, 'visits', '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z'));
   });
 
@@ -135,7 +136,7 @@ describe('adaptive windows', () => {
     expect([...marks].sort()).toEqual(marks);
     // full batches: every visits request but the last of the run carries session_batch_size ids
     const sizes = api.requests.filter((r) => r.endpoint === 'visits').map((r) => (r.body as { session_ids: unknown[] }).session_ids.length);
-    expect(sizes.slice(0, -1).every((n) => n === 100)).toBe(true);
+    expect(sizes.filter((n) => n !== 100).length).toBeLessThanOrEqual(1);
   });
 });
 
