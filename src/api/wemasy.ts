@@ -7,8 +7,11 @@ import type { ApiRange } from '../time/api-time.js';
 import { checkItems, sessionsPage } from './envelope.js';
 import { JsonStreamError, parseItemsStream } from './json-items.js';
 
-/** Receives items as they are parsed; the request's timeout does not run while it works. */
-export type ItemSink = (items: JsonValue[]) => Promise<void>;
+/**
+ * Receives items as they are parsed, with the attempt (1 for the first try of the request, more
+ * after a retry); the request's timeout does not run while it works.
+ */
+export type ItemSink = (items: JsonValue[], attempt: number) => Promise<void>;
 
 /** The Wemasy Analytics endpoints the tap reads, typed. Bodies are checked before use. */
 export interface WemasyApi {
@@ -119,7 +122,9 @@ function apiReportedError(fields: Record<string, unknown>, endpoint: string): Ap
  * the items or after them.
  */
 function readItems(sink: ItemSink): ResponseReader<number> {
+  let attempt = 0;
   return async (response, endpoint, clock) => {
+    attempt += 1;
     if (response.body === null) throw new ApiError('bad-response', `POST ${endpoint} answered an empty body`, { endpoint, status: response.status });
     const parsed = parseItemsStream(response.body as unknown as AsyncIterable<Uint8Array>);
     let count = 0;
@@ -129,7 +134,7 @@ function readItems(sink: ItemSink): ResponseReader<number> {
         if (early !== undefined) throw early;
         const items = checkItems(batch as JsonValue[], endpoint);
         count += items.length;
-        await clock.outside(sink(items));
+        await clock.outside(sink(items, attempt));
       }
     } catch (error) {
       if (!(error instanceof JsonStreamError)) throw error;

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { TapError } from '../errors.js';
-import type { SingerMessage } from './messages.js';
+import type { RecordMessage, SingerMessage } from './messages.js';
 
 /**
  * Writes Singer messages to stdout, one JSON line each.
@@ -24,6 +24,20 @@ export interface MessageWriter {
 }
 
 const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * A RECORD line, byte for byte what JSON.stringify(message) gives, stringifying only the record:
+ * the stream and time_extracted parts repeat from one record to the next and are kept.
+ */
+let lastHead = { stream: '', text: '' };
+let lastTail = { extracted: '', text: '' };
+function recordLine(message: RecordMessage): string {
+  if (lastHead.stream !== message.stream) lastHead = { stream: message.stream, text: `{"type":"RECORD","stream":${JSON.stringify(message.stream)},"record":` };
+  if (lastTail.extracted !== message.time_extracted) {
+    lastTail = { extracted: message.time_extracted, text: `,"time_extracted":${JSON.stringify(message.time_extracted)}}\n` };
+  }
+  return lastHead.text + JSON.stringify(message.record) + lastTail.text;
+}
 
 export function createMessageWriter(out: Writable): MessageWriter {
   let buffer = '';
@@ -73,7 +87,7 @@ export function createMessageWriter(out: Writable): MessageWriter {
     flush,
     write(message) {
       if (closedError) return Promise.reject(closedError);
-      buffer += `${JSON.stringify(message)}\n`;
+      buffer += message.type === 'RECORD' ? recordLine(message) : `${JSON.stringify(message)}\n`;
       counts[message.type] += 1;
       return message.type === 'STATE' || buffer.length >= CHUNK_BYTES ? flush() : undefined;
     },

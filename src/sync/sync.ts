@@ -164,15 +164,18 @@ async function readWindow(
   for (let i = 0; i < ids.length; i += size) batches.push(ids.slice(i, i + size));
   await forEachConcurrently(batches, REQUESTS_IN_FLIGHT, async (batch) => {
     // A retried request sends its items again from the start: drop the ones already emitted,
-    // so that a response cut short and retried still yields each record once.
-    const emitted = new Set<unknown>();
-    const sink = async (items: readonly JsonValue[]): Promise<void> => {
-      const fresh = items.filter((item) => {
+    // so that a response cut short and retried still yields each record once. The first attempt
+    // only notes the ids (an array push); a retry looks them up.
+    const emittedIds: unknown[] = [];
+    let seen: Set<unknown> | undefined;
+    const sink = async (items: readonly JsonValue[], attempt: number): Promise<void> => {
+      if (attempt > 1) seen ??= new Set(emittedIds);
+      const fresh = seen === undefined ? items : items.filter((item) => !seen?.has(itemId(item)));
+      for (const item of fresh) {
         const id = itemId(item);
-        if (emitted.has(id)) return false;
-        emitted.add(id);
-        return true;
-      });
+        if (seen === undefined) emittedIds.push(id);
+        else seen.add(id);
+      }
       count += await emit(fresh);
     };
     if (selection.def.name === 'visits') await deps.api.streamVisits(range, batch, sink);
