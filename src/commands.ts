@@ -74,7 +74,12 @@ async function writeSchemas(writer: MessageWriter, selections: readonly StreamSe
 
 /** The HTTP client, its rate limiter and the API on top, for a sync or a discovery sample. */
 export function connect(settings: Settings, io: TapIo, log: Logger): { http: HttpClient; api: WemasyApi; limiter: RateLimiter } {
-  const limiter = createRateLimiter({ requestsPerMinute: settings.http.requestsPerMinute, clock: io.clock, log });
+  const limiter = createRateLimiter({
+    requestsPerMinute: settings.http.requestsPerMinute,
+    windowMs: settings.http.rateLimitWindowMs,
+    clock: io.clock,
+    log,
+  });
   const http = createHttpClient({
     baseUrl: settings.baseUrl,
     apiToken: settings.apiToken,

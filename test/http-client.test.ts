@@ -13,6 +13,7 @@ const TOKEN = 'tok-SECRET-7f3a9c1e5b';
 const PATH = '/services/analytics/v1/sessions/get-visits';
 const HTTP: HttpSettings = {
   requestsPerMinute: 60_000,
+  rateLimitWindowMs: 60_000,
   timeoutMs: 200,
   maxRetries: 3,
   retryBaseDelayMs: 5,

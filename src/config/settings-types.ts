@@ -7,6 +7,8 @@ export type SessionId = number | string;
 /** HTTP behaviour, in the units the code uses. */
 export interface HttpSettings {
   readonly requestsPerMinute: number;
+  /** The window the server's rate-limit headers count in (the API's is a minute). */
+  readonly rateLimitWindowMs: number;
   readonly timeoutMs: number;
   readonly maxRetries: number;
   /** First retry delay for faults; doubled each attempt, with jitter. */

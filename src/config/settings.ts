@@ -282,6 +282,7 @@ export function parseSettings(raw: JsonObject, options: ParseSettingsOptions): S
   const lookbackWindow = duration('lookback_window', true);
   const sessionLookback = duration('session_lookback', false);
   const maxWindowSize = duration('max_window_size', false);
+  const rateLimitWindow = duration('rate_limit_window', false);
 
   let baseUrl: string | undefined;
   const baseUrlText = text('base_url');
@@ -345,6 +346,7 @@ export function parseSettings(raw: JsonObject, options: ParseSettingsOptions): S
     discoverSample: passed('discover_sample') === true,
     http: {
       requestsPerMinute: ensure(number('requests_per_minute'), 'requests_per_minute'),
+      rateLimitWindowMs: Math.max(1000, ensure(rateLimitWindow, 'rate_limit_window').toMillis()),
       timeoutMs: Math.max(1, Math.round(ensure(number('request_timeout'), 'request_timeout') * 1000)),
       maxRetries: ensure(number('max_retries'), 'max_retries'),
       retryBaseDelayMs: Math.round(ensure(number('retry_base_delay'), 'retry_base_delay') * 1000),

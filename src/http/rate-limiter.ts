@@ -21,12 +21,18 @@ export interface RateLimiter {
 
 export interface RateLimiterOptions {
   readonly requestsPerMinute: number;
+  /**
+   * The window the server's `X-RateLimit-Limit` and `X-RateLimit-Remaining` count in (the API
+   * documents a minute; `rate_limit_window` changes it for a server or proxy that counts
+   * otherwise). Default 60 s.
+   */
+  readonly windowMs?: number;
   readonly clock: Clock;
   readonly log: Logger;
 }
 
 /** The window the API's limit is stated in (60 requests per minute). */
-const WINDOW_MS = 60_000;
+const MINUTE_MS = 60_000;
 /** Every wait is stretched by this much, so network jitter cannot put one request too many in a window. */
 const SAFETY_MARGIN = 0.02;
 /** Remaining at or below this share of the limit counts as running low. */
@@ -59,7 +65,10 @@ const LOW_SHARE = 0.1;
  */
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const { requestsPerMinute, clock, log } = options;
+  const WINDOW_MS = options.windowMs ?? MINUTE_MS;
   const stretchedWindowMs = WINDOW_MS * (1 + SAFETY_MARGIN);
+  /** requests_per_minute, as a count per server window. */
+  const ownLimit = (requestsPerMinute * WINDOW_MS) / MINUTE_MS;
 
   let serverLimit: number | undefined;
   let remaining: number | undefined;
@@ -73,7 +82,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   /** Settles when the previous caller has had its turn; never rejects. */
   let queueTail: Promise<void> = Promise.resolve();
 
-  const effectiveLimit = (): number => Math.min(requestsPerMinute, serverLimit ?? Infinity);
+  const effectiveLimit = (): number => Math.min(ownLimit, serverLimit ?? Infinity);
   const intervalMs = (): number => (WINDOW_MS / effectiveLimit()) * (1 + SAFETY_MARGIN);
   const pacedStartMs = (): number => (lastStartMs === undefined ? -Infinity : lastStartMs + intervalMs());
 
@@ -103,7 +112,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       return { untilMs: nowMs + retryAfterMs, why: `the server asked to retry after ${seconds(retryAfterMs)} s` };
     }
     if (left === undefined) return { untilMs: 0, why: '' };
-    const limit = serverLimit ?? requestsPerMinute;
+    const limit = serverLimit ?? ownLimit;
     const windowEndMs = (anchorMs ?? nowMs) + stretchedWindowMs;
     if (left === 0) {
       return {
@@ -131,10 +140,11 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 
     if (limit !== undefined && limit > 0 && limit !== serverLimit) {
       serverLimit = limit;
-      if (limit < requestsPerMinute) {
+      if (limit < ownLimit) {
+        const per = WINDOW_MS === MINUTE_MS ? 'minute' : `${seconds(WINDOW_MS)} s`;
         log.info(
-          `Wemasy rate limit: the server allows ${limit} requests per minute, fewer than ` +
-            `requests_per_minute (${requestsPerMinute}); pacing to ${limit}`,
+          `Wemasy rate limit: the server allows ${limit} requests per ${per}, fewer than ` +
+            `requests_per_minute (${requestsPerMinute}) allows; pacing to ${limit}`,
         );
       }
     }

@@ -54,11 +54,11 @@ class FakeClock implements Clock {
 /** Lets pending promise callbacks run. */
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-function setup(requestsPerMinute: number): { clock: FakeClock; limiter: RateLimiter; lines: string[]; info: () => string[] } {
+function setup(requestsPerMinute: number, windowMs?: number): { clock: FakeClock; limiter: RateLimiter; lines: string[]; info: () => string[] } {
   const clock = new FakeClock();
   const lines: string[] = [];
   const log = createLogger({ level: 'debug', write: (line) => lines.push(line) });
-  const limiter = createRateLimiter({ requestsPerMinute, clock, log });
+  const limiter = createRateLimiter({ requestsPerMinute, clock, log, ...(windowMs === undefined ? {} : { windowMs }) });
   return { clock, limiter, lines, info: () => lines.filter((line) => line.includes(' INFO ')) };
 }
 
@@ -301,5 +301,25 @@ describe('abort', () => {
     clock.advance(1_020);
     await last;
     expect(clock.nowMs()).toBe(2_040);
+  });
+});
+
+describe('a server that counts in another window (rate_limit_window)', () => {
+  it('10 per 1-second window with requests_per_minute 600: paced 102 ms apart, Remaining 0 holds only to the window end', async () => {
+    const { clock, limiter } = setup(600, 1000);
+    const starts: number[] = [];
+    for (let i = 0; i < 25; i += 1) {
+      starts.push(await startAt(limiter, clock));
+      // a fixed 1-second server window: what the server reports after this request
+      const inWindow = starts.filter((t) => Math.floor(t / 1000) === Math.floor(starts[i]! / 1000)).length;
+      limiter.observe(headers(10, Math.max(0, 10 - inWindow)));
+    }
+    const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(102);
+    // never more than 10 starts in any fixed second, and no long pause
+    for (const second of new Set(starts.map((t) => Math.floor(t / 1000)))) {
+      expect(starts.filter((t) => Math.floor(t / 1000) === second).length).toBeLessThanOrEqual(10);
+    }
+    expect(starts.at(-1)! - starts[0]!).toBeLessThan(25 * 102 * 1.2);
   });
 });

@@ -101,8 +101,12 @@ describe('parseSettings: defaults and conversion', () => {
     expect(settings.sessionsPageSize).toBe(1000);
     expect(settings.conversionTypes).toBeUndefined();
     expect(settings.discoverSample).toBe(false);
+    expect(settings.adaptiveWindows).toBe(true);
+    expect(settings.windowTargetRecords).toBe(20_000);
+    expect(settings.maxWindowSize.as('days')).toBe(31);
     expect(settings.http).toEqual({
       requestsPerMinute: 60,
+      rateLimitWindowMs: 60_000,
       timeoutMs: 60_000,
       maxRetries: 8,
       retryBaseDelayMs: 1000,
@@ -132,6 +136,10 @@ describe('parseSettings: defaults and conversion', () => {
       sessions_page_size: 100,
       conversion_types: ['click', 'url', 'click'],
       requests_per_minute: 30.5,
+      rate_limit_window: 'PT1S',
+      adaptive_windows: false,
+      window_target_records: 500,
+      max_window_size: 'P7D',
       request_timeout: 2.5,
       max_retries: 0,
       retry_base_delay: 0.25,
@@ -151,8 +159,12 @@ describe('parseSettings: defaults and conversion', () => {
     expect(settings.sessionFilters).toEqual({ country: 'NL' });
     expect(settings.sessionsPageSize).toBe(100);
     expect(settings.conversionTypes).toEqual(['click', 'url']);
+    expect(settings.adaptiveWindows).toBe(false);
+    expect(settings.windowTargetRecords).toBe(500);
+    expect(settings.maxWindowSize.as('days')).toBe(7);
     expect(settings.http).toEqual({
       requestsPerMinute: 30.5,
+      rateLimitWindowMs: 1000,
       timeoutMs: 2500,
       maxRetries: 0,
       retryBaseDelayMs: 250,
