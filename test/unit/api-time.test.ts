@@ -1,5 +1,6 @@
 import { DateTime, FixedOffsetZone, IANAZone } from 'luxon';
 import { describe, expect, it } from 'vitest';
+import { prng } from '../helpers/prng.js';
 import {
   API_FORMAT,
   createApiTimeConverter,
@@ -20,17 +21,6 @@ const ZONES = [
   'Asia/Tehran', // dropped daylight saving in 2022
 ];
 
-/** mulberry32: a small seeded PRNG, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env.TIME_TEST_SEED ?? 20261025);
 

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { prng as rng } from '../helpers/prng.js';
 import { JsonStreamError, parseItemsStream, parseItemsText, type JsonStreamErrorCode } from '../../src/api/json-items.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -7,17 +8,6 @@ import { JsonStreamError, parseItemsStream, parseItemsText, type JsonStreamError
 
 const encoder = new TextEncoder();
 
-/** Mulberry32: small, seedable, good enough to drive a fuzzer reproducibly. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function* chunksOf(bytes: Uint8Array, sizes: readonly number[]): AsyncGenerator<Uint8Array> {
   for (let i = 0, k = 0; i < bytes.length; k += 1) {

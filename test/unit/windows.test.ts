@@ -1,5 +1,6 @@
 import { DateTime, Duration, IANAZone } from 'luxon';
 import { describe, expect, it } from 'vitest';
+import { prng } from '../helpers/prng.js';
 import { toApiRange } from '../../src/time/api-time.js';
 import type { ApiRange } from '../../src/time/api-time.js';
 import {
@@ -42,17 +43,6 @@ const SIZES: [string, number][] = [
   ['P1M', 30 * DAY],
 ];
 
-/** mulberry32: a small seeded PRNG, so a failure can be replayed (TIME_TEST_SEED=...). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env.TIME_TEST_SEED ?? 20261025);
 
