@@ -113,7 +113,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   let requestCount = 0;
 
   /** Server-provided text, made safe to print: excerpted, and never holding the token. */
-  const excerpt = (text: string): string => scrub(excerptOf(text), apiToken);
+  // Scrubbed before it is cut: a token cut in half by the excerpt would no longer be recognised.
+  const excerpt = (text: string): string => excerptOf(scrub(text, apiToken));
 
   async function attempt<T>(
     request: ApiRequest,

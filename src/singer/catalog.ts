@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { safeJsonErrorMessage } from '../config/load.js';
 import { TapError } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import { STREAMS, isStreamName, shippedSchema, type StreamDefinition, type StreamName } from '../streams/definitions.js';
@@ -145,13 +146,13 @@ export function resolveSelection(raw: unknown, source: string): StreamSelection[
     const properties = schema.properties;
     for (const key of meta.keys()) {
       const crumb = JSON.parse(key) as JsonValue[];
-      if (crumb.length >= 2 && crumb[0] === 'properties' && typeof crumb[1] === 'string' && !(crumb[1] in properties)) {
+      if (crumb.length >= 2 && crumb[0] === 'properties' && typeof crumb[1] === 'string' && !Object.hasOwn(properties, crumb[1])) {
         throw catalogError(source, `stream ${id}: metadata names field "${crumb[1]}", which its schema does not have`);
       }
     }
     const automatic = automaticFields(def);
     for (const field of automatic) {
-      if (!(field in properties)) throw catalogError(source, `stream ${id}: the schema lacks the required field "${field}"`);
+      if (!Object.hasOwn(properties, field)) throw catalogError(source, `stream ${id}: the schema lacks the required field "${field}"`);
     }
     if (!streamSelected) continue;
 
@@ -179,7 +180,7 @@ export async function loadSelection(path: string): Promise<StreamSelection[]> {
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw catalogError(path, `is not valid JSON (${(error as Error).message})`);
+    throw catalogError(path, `is not valid JSON (${safeJsonErrorMessage(error, text)})`);
   }
   return resolveSelection(raw, path);
 }

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { DateTime } from 'luxon';
+import { safeJsonErrorMessage } from '../config/load.js';
 import { TapError } from '../errors.js';
 import { isJsonObject, type JsonObject } from '../json.js';
 import { isStreamName, type StreamName } from '../streams/definitions.js';
@@ -56,7 +57,7 @@ export async function loadState(path: string, now: DateTime): Promise<TapState> 
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw stateError(path, `is not valid JSON (${(error as Error).message})`);
+    throw stateError(path, `is not valid JSON (${safeJsonErrorMessage(error, text)})`);
   }
   return parseState(raw, path, now);
 }
