@@ -12,14 +12,22 @@ import { runTap } from './tap.js';
  * two seconds even if something hangs.
  */
 const controller = new AbortController();
-const GRACE_MS = 1500;
+const GRACE_MS = 1000;
+
+/** Set once runTap has returned (and so has logged why the run ended). */
+let finished = false;
 
 function onSignal(signal: NodeJS.Signals): void {
   if (controller.signal.aborted) return;
   const code = signal === 'SIGINT' ? 130 : 143;
-  controller.abort(new TapError('interrupted', `interrupted by ${signal}; the last STATE written is where the next run resumes`));
+  const reason = new TapError('interrupted', `interrupted by ${signal}; the last STATE written is where the next run resumes`);
+  controller.abort(reason);
   process.exitCode = code;
-  setTimeout(() => process.exit(code), GRACE_MS).unref();
+  setTimeout(() => {
+    // runTap is still stuck (e.g. writing to a reader that stopped reading): say why before leaving.
+    if (!finished) process.stderr.write(`${new Date().toISOString()} CRITICAL ${reason.message}\n`);
+    process.exit(code);
+  }, GRACE_MS).unref();
 }
 process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
@@ -33,4 +41,5 @@ const code = await runTap(process.argv.slice(2), {
   clock: systemClock,
   signal: controller.signal,
 });
+finished = true;
 process.exitCode = controller.signal.aborted ? (process.exitCode ?? 1) : code;
