@@ -42,6 +42,14 @@ export interface Fault {
   readonly status?: number;
   /** For a 429: the X-RateLimit-Remaining it reports (default 0, an exhausted quota; more = a proxy's 429). */
   readonly remaining?: number;
+  /**
+   * For the kinds with a canned answer ('401', '403', '422', '429', '500', '502-html', 'status',
+   * 'error-true'): echo the request's Authorization header (the token) into the answer's message
+   * (and a 422's field errors), as a careless server or proxy might. See withEchoedAuthorization.
+   */
+  readonly echoAuthorization?: boolean;
+  /** With echoAuthorization: this many filler characters before the echo (to place it at a cut). */
+  readonly echoPadding?: number;
 }
 
 interface Queued {
@@ -159,4 +167,22 @@ export function cannedFaultResponse(fault: Fault, endpoint: Endpoint | 'unknown'
     case 'truncate':
       return undefined;
   }
+}
+
+/**
+ * `response` with the request's Authorization header written into it: into `message` (and, for a
+ * 422, a field error) of a JSON body, or into the page of an HTML one. The test of the tap's
+ * redaction: whatever the server echoes, the token must never reach stdout or stderr.
+ */
+export function withEchoedAuthorization(response: CannedResponse, authorization: string, padding = 0): CannedResponse {
+  const echo = `${'x'.repeat(padding)}received Authorization: ${authorization}`;
+  if (response.contentType !== 'application/json') {
+    return { ...response, body: response.body.replace('</h1>', `</h1>\r\n<p>${echo}</p>`) };
+  }
+  const body = JSON.parse(response.body) as Record<string, unknown>;
+  body.message = `${typeof body.message === 'string' ? body.message : ''} (${echo})`;
+  if (typeof body.errors === 'object' && body.errors !== null) {
+    body.errors = { ...(body.errors as Record<string, unknown>), authorization: [`The header ${authorization} is not accepted here.`] };
+  }
+  return { ...response, body: JSON.stringify(body) };
 }

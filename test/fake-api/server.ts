@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDataset, type Dataset, type DatasetOptions, type SessionItem } from './dataset.js';
-import { cannedFaultResponse, createFaultQueue, type CannedResponse, type Endpoint, type Fault, type FaultKind } from './faults.js';
+import { cannedFaultResponse, createFaultQueue, withEchoedAuthorization, type CannedResponse, type Endpoint, type Fault, type FaultKind } from './faults.js';
 import { paginate } from './paginator.js';
 import { createRateLimiter, type RateDecision, type RateLimitOptions } from './rate-limit.js';
 import { validateChildrenBody, validateSessionsBody, type ChildrenQuery, type FieldErrors, type SessionsQuery } from './validation.js';
@@ -333,7 +333,8 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       return;
     }
 
-    const canned = fault === undefined ? undefined : cannedFaultResponse(fault, endpoint);
+    let canned = fault === undefined ? undefined : cannedFaultResponse(fault, endpoint);
+    if (canned !== undefined && fault?.echoAuthorization === true) canned = withEchoedAuthorization(canned, req.headers.authorization ?? '', fault.echoPadding);
     if (canned?.status === 429) decision = { ...decision, remaining: fault?.remaining ?? 0 };
     let answer: CannedResponse;
     try {

@@ -64,7 +64,12 @@ export function runTap(args: readonly string[], options: RunOptions = {}): Promi
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.stdin.end(options.stdin ?? '');
-    const watchdog = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 25_000);
+    const watchdog = setTimeout(() => {
+      child.kill('SIGKILL');
+      // A test may have paused stdout: let the pipes drain so that 'close' comes and the run ends.
+      child.stdout.resume();
+      child.stderr.resume();
+    }, options.timeoutMs ?? 25_000);
     options.onSpawn?.(child);
     child.on('error', reject);
     child.on('close', (code, signal) => {

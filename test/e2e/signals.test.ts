@@ -1,0 +1,173 @@
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeApi, type FakeApi } from '../fake-api/server.js';
+import { STACK_TRACE, waitFor } from '../helpers/checks.js';
+import { expectedRecords } from '../helpers/expected.js';
+import { criticalLines, runTap, tempDir, writeJson, type TapRun } from '../helpers/run-tap.js';
+
+/**
+ * SIGTERM and SIGINT in the middle of a sync (a request held by the server, a retry's backoff,
+ * a reader that stopped reading): the tap stops within 2 s with 143 / 130, stdout holds only
+ * whole JSON lines, and its last STATE covers only records it wrote.
+ */
+
+const STREAMS = ['sessions', 'visits', 'conversions'] as const;
+const START = '2026-01-01T00:00:00Z';
+/** The promise: from the signal to the process's exit. */
+const EXIT_BOUND_MS = 2000;
+
+let api: FakeApi;
+let dir: string;
+
+beforeAll(async () => {
+  api = await startFakeApi({ dataset: { zone: 'UTC' }, rateLimit: { limit: 1_000_000, windowMs: 60_000 } });
+  dir = tempDir();
+});
+afterAll(() => api.close());
+beforeEach(() => api.reset());
+
+const config = (extra: object = {}) =>
+  writeJson(dir, `config-${Math.random()}.json`, {
+    api_token: 'test-token',
+    base_url: api.url,
+    start_date: START,
+    end_date: '2026-01-06',
+    requests_per_minute: 6_000_000,
+    retry_base_delay: 0.01,
+    retry_max_delay: 0.05,
+    request_timeout: 60,
+    ...extra,
+  });
+
+
+interface Interrupted {
+  run: TapRun;
+  /** From the signal to the child's exit. */
+  exitMs: number;
+}
+
+/**
+ * Runs the tap, sends `signal` once `ready(child)` resolves, and measures how long the child took
+ * to exit. `ready` may pause the child's stdout; it is resumed after the exit.
+ */
+async function interrupt(args: string[], signal: NodeJS.Signals, ready: (child: ChildProcess) => Promise<void>): Promise<Interrupted> {
+  let exitMs = Number.NaN;
+  const run = await runTap(args, {
+    timeoutMs: 30_000,
+    onSpawn: (child) => {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      void ready(child).then(
+        async () => {
+          const sentAt = Date.now();
+          child.kill(signal);
+          await exited;
+          exitMs = Date.now() - sentAt;
+          child.stdout?.resume();
+        },
+        (error: unknown) => {
+          console.error(error);
+          child.kill('SIGKILL');
+        },
+      );
+    },
+  });
+  return { run, exitMs };
+}
+
+/** The checks every interrupted run passes. */
+function expectCleanInterruption({ run, exitMs }: Interrupted, signal: NodeJS.Signals, code: number): void {
+  expect(run.code, run.stderr.slice(-1500)).toBe(code);
+  expect(exitMs).toBeLessThan(EXIT_BOUND_MS);
+  expect(run.stdout === '' || run.stdout.endsWith('\n')).toBe(true);
+  expect(() => run.messages).not.toThrow(); // every line is whole JSON
+  const critical = criticalLines(run.stderr);
+  expect(critical).toHaveLength(1);
+  expect(critical[0]).toMatch(new RegExp(`interrupted by ${signal}`));
+  expect(run.stderr).not.toMatch(STACK_TRACE);
+  // Every record a bookmark covers was written before it.
+  const state = run.lastState();
+  for (const stream of STREAMS) {
+    const bookmark = state?.bookmarks[stream]?.replication_key_value;
+    if (bookmark === undefined) continue;
+    const written = new Set(run.records(stream).map((r) => Number(r.id)));
+    const covered = expectedRecords(api.dataset, stream, START, bookmark).map((r) => Number(r.id));
+    expect(covered.filter((id) => !written.has(id)), `${stream} records before ${bookmark}`).toEqual([]);
+  }
+}
+
+/** The start of the request held by the 'slow' fault, as a UTC instant (the zone is UTC). */
+function heldRequestStart(): string {
+  const held = api.requests.find((r) => r.fault === 'slow');
+  const start = (held?.body as { start_date?: string } | undefined)?.start_date;
+  if (start === undefined) throw new Error('no held request');
+  return `${start.replace(' ', 'T')}Z`;
+}
+
+describe.each([
+  ['SIGTERM', 143],
+  ['SIGINT', 130],
+] as const)('%s', (signal, code) => {
+  it(`while a request is held by the server: exit ${code} within 2 s, whole lines, no bookmark past the written records`, async () => {
+    api.inject({ kind: 'slow', endpoint: 'visits', after: 2, delayMs: 60_000 });
+    const result = await interrupt(['--config', config({ session_batch_size: 10 })], signal, () => waitFor(() => api.requests.some((r) => r.fault === 'slow'), 'the held request'));
+    expectCleanInterruption(result, signal, code);
+    // The held window was never bookmarked, and nothing was asked after the signal.
+    const bookmarks = result.run.lastState()?.bookmarks;
+    expect(bookmarks?.sessions?.replication_key_value).toBe('2026-01-06T00:00:00Z');
+    const visits = bookmarks?.visits?.replication_key_value;
+    if (visits !== undefined) expect(Date.parse(visits)).toBeLessThanOrEqual(Date.parse(heldRequestStart()));
+    expect(bookmarks?.conversions).toBeUndefined();
+    expect(api.requests.at(-1)?.fault).toBe('slow');
+  });
+});
+
+it('SIGTERM during the backoff before a retry: exit 143 within 2 s, the retry is never sent', async () => {
+  api.inject({ kind: '500', endpoint: 'conversions', times: Infinity });
+  let stderr = '';
+  const result = await interrupt(['--config', config({ retry_base_delay: 30, retry_max_delay: 60, max_retries: 3 })], 'SIGTERM', async (child) => {
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await waitFor(() => / WARN retrying POST \/services\/analytics\/v1\/sessions\/get-conversions/.test(stderr), 'the retry warning');
+  });
+  expectCleanInterruption(result, 'SIGTERM', 143);
+  expect(api.requests.filter((r) => r.endpoint === 'conversions')).toHaveLength(1);
+  expect(result.run.lastState()?.bookmarks.conversions).toBeUndefined();
+  expect(result.run.lastState()?.bookmarks.visits?.replication_key_value).toBe('2026-01-06T00:00:00Z');
+});
+
+it('SIGTERM while the reader of stdout has stopped reading: exit 143 within 2 s, whole lines', async () => {
+  // Enough output (about 9 MB) that the tap must wait for the reader.
+  const big = await startFakeApi({ dataset: { zone: 'UTC', sessionIntervalSeconds: 60 }, rateLimit: { limit: 1_000_000, windowMs: 60_000 } });
+  try {
+    const args = ['--config', writeJson(dir, 'big.json', { api_token: 'test-token', base_url: big.url, start_date: START, end_date: '2026-01-11', requests_per_minute: 6_000_000 })];
+    let received = 0;
+    const result = await interrupt(args, 'SIGTERM', async (child) => {
+      child.stdout?.once('data', () => child.stdout?.pause());
+      child.stdout?.on('data', (chunk: string) => (received += chunk.length));
+      // Stalled: the tap sends no request for a whole second while it cannot write.
+      let seen = -1;
+      let stillSince = Date.now();
+      await waitFor(() => {
+        if (big.requests.length !== seen) {
+          seen = big.requests.length;
+          stillSince = Date.now();
+        }
+        return received > 0 && Date.now() - stillSince > 1000;
+      }, 'the tap to stall on a full pipe', 25_000);
+    });
+    expect(result.run.code).toBe(143);
+    expect(result.exitMs).toBeLessThan(EXIT_BOUND_MS);
+    expect(result.run.stdout.endsWith('\n')).toBe(true);
+    expect(() => result.run.messages).not.toThrow();
+    expect(criticalLines(result.run.stderr)[0]).toMatch(/interrupted by SIGTERM/);
+    expect(result.run.stderr).not.toMatch(STACK_TRACE);
+    const state = result.run.lastState();
+    for (const stream of STREAMS) {
+      const bookmark = state?.bookmarks[stream]?.replication_key_value;
+      if (bookmark === undefined) continue;
+      const written = new Set(result.run.records(stream).map((r) => Number(r.id)));
+      expect(expectedRecords(big.dataset, stream, START, bookmark).filter((r) => !written.has(Number(r.id)))).toEqual([]);
+    }
+  } finally {
+    await big.close();
+  }
+});
