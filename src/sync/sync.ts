@@ -12,7 +12,7 @@ import { toApiRange } from '../time/api-time.js';
 import { formatInstant } from '../time/iso.js';
 import { safeEdgeAtOrBefore, type Window } from '../time/windows.js';
 import { createRecordCounter, createStreamProgress } from './progress.js';
-import { createRecordPipeline } from './records.js';
+import { createRecordPipeline, type RecordPipeline } from './records.js';
 import { adaptiveWindows, fixedWindows, type WindowSource } from './window-source.js';
 
 export interface SyncDeps {
@@ -66,6 +66,9 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
       : undefined;
   const sessionIds: SessionIdSource = index ?? configuredSessions(settings.sessionIds ?? []);
 
+  // Every schema compiles before anything is written: a broken catalog schema fails the run
+  // before the first SCHEMA message, not in the middle of it.
+  const pipelines = new Map(selections.map((s) => [s, createRecordPipeline(s, settings.timezone, log)]));
   for (const selection of selections) {
     const { def } = selection;
     await writer.write({
@@ -82,7 +85,7 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
       continue;
     }
     const windows = windowSource(selection, from, end, settings, index);
-    const pipeline = createRecordPipeline(selection, settings.timezone, log);
+    const pipeline = pipelines.get(selection) as RecordPipeline;
     log.info(`${def.name}: syncing ${formatInstant(from)} .. ${formatInstant(end)}`);
     const progress = createStreamProgress(log, def.name, from, end, deps);
     const counter = createRecordCounter(log, def.name);
