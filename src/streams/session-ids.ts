@@ -4,6 +4,7 @@ import type { SessionId } from '../config/settings-types.js';
 import { isJsonObject, type JsonValue } from '../json.js';
 import type { Logger } from '../log.js';
 import { createApiTimeConverter, toApiRange } from '../time/api-time.js';
+import { formatInstant } from '../time/iso.js';
 import { safeEdgeAtOrAfter, safeEdgeAtOrBefore, type Window } from '../time/windows.js';
 
 /** Where visits and conversions get the session ids to ask for. */
@@ -145,7 +146,7 @@ export class SessionIndex implements SessionIdSource {
       }
     }
     this.markCovered(start, end);
-    this.log.info(`session ids: listed ${count} sessions created ${start.toISO()} .. ${end.toISO()}`);
+    this.log.info(`session ids: listed ${count} sessions created ${formatInstant(start)} .. ${formatInstant(end)}`);
     if (this.gaps(from.toMillis(), to.toMillis()).length > 0) await this.ensureCovered(from, to);
   }
 
