@@ -56,6 +56,12 @@ function withPatch(patch: Record<string, JsonValue | undefined>): JsonObject {
 }
 
 describe('config spec', () => {
+  it('schemas/config.json is a valid JSON Schema (the tap compiles it without meta-validation)', () => {
+    const ajv = new Ajv({ allowUnionTypes: true });
+    ajv.addKeyword({ keyword: 'secret', schemaType: 'boolean' });
+    expect(ajv.validateSchema(configSchema), JSON.stringify(ajv.errors)).toBe(true);
+  });
+
   it('lists every setting in schema order, with a title, description and type', () => {
     expect(settingNames[0]).toBe('api_token');
     expect(settingNames).toContain('base_url');
