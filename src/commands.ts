@@ -8,7 +8,7 @@ import { createHttpClient, type HttpClient } from './http/client.js';
 import { createRateLimiter, type RateLimiter } from './http/rate-limiter.js';
 import type { Logger } from './log.js';
 import { packageManifest } from './paths.js';
-import { emittedSchema, loadSelection, selectAll, type StreamSelection } from './singer/catalog.js';
+import { loadSelection, schemaMessage, selectAll, type StreamSelection } from './singer/catalog.js';
 import type { TapState } from './singer/messages.js';
 import { loadState } from './singer/state.js';
 import { createMessageWriter, type MessageWriter } from './singer/writer.js';
@@ -65,10 +65,7 @@ async function loadSettings(args: CliArgs, io: TapIo, log: Logger, now: DateTime
 }
 
 async function writeSchemas(writer: MessageWriter, selections: readonly StreamSelection[]): Promise<void> {
-  for (const selection of selections) {
-    const { def } = selection;
-    await writer.write({ type: 'SCHEMA', stream: def.name, schema: emittedSchema(selection), key_properties: def.keyProperties, bookmark_properties: [def.replicationKey] });
-  }
+  for (const selection of selections) await writer.write(schemaMessage(selection));
   await writer.flush();
 }
 

@@ -3,7 +3,7 @@ import { safeJsonErrorMessage } from '../config/load.js';
 import { TapError } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import { STREAMS, isStreamName, shippedSchema, type StreamDefinition, type StreamName } from '../streams/definitions.js';
-import type { JsonSchema } from './messages.js';
+import type { JsonSchema, SchemaMessage } from './messages.js';
 
 /** One catalog entry as `--discover` prints it. */
 export interface CatalogEntry {
@@ -183,6 +183,18 @@ export async function loadSelection(path: string): Promise<StreamSelection[]> {
     throw catalogError(path, `is not valid JSON (${safeJsonErrorMessage(error, text)})`);
   }
   return resolveSelection(raw, path);
+}
+
+/** The SCHEMA message of a selected stream: keys, bookmark property, selected fields only. */
+export function schemaMessage(selection: StreamSelection): SchemaMessage {
+  const { def } = selection;
+  return {
+    type: 'SCHEMA',
+    stream: def.name,
+    schema: emittedSchema(selection),
+    key_properties: def.keyProperties,
+    bookmark_properties: [def.replicationKey],
+  };
 }
 
 /** The schema a SCHEMA message carries: the effective schema narrowed to the selected fields. */

@@ -3,7 +3,7 @@ import { itemId, type WemasyApi } from '../api/wemasy.js';
 import type { SessionId, Settings } from '../config/settings-types.js';
 import type { JsonObject, JsonValue } from '../json.js';
 import type { Logger } from '../log.js';
-import { emittedSchema, type StreamSelection } from '../singer/catalog.js';
+import { schemaMessage, type StreamSelection } from '../singer/catalog.js';
 import type { TapState } from '../singer/messages.js';
 import { readBookmark, withBookmark } from '../singer/state.js';
 import type { MessageWriter } from '../singer/writer.js';
@@ -71,13 +71,7 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
   const pipelines = new Map(selections.map((s) => [s, createRecordPipeline(s, settings.timezone, log)]));
   for (const selection of selections) {
     const { def } = selection;
-    await writer.write({
-      type: 'SCHEMA',
-      stream: def.name,
-      schema: emittedSchema(selection),
-      key_properties: def.keyProperties,
-      bookmark_properties: [def.replicationKey],
-    });
+    await writer.write(schemaMessage(selection));
     const from = streamStart(settings, state, selection);
     const bookmark = readBookmark(state, def.name);
     if (from >= end) {
