@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeApi, type FakeApi } from '../fake-api/server.js';
 import { byId, expectedRecords } from '../helpers/expected.js';
@@ -23,6 +25,13 @@ describe('offline commands', () => {
     expect(help.stdout).toMatch(/--config/);
     expect(help.stdout).toMatch(/--catalog/);
   });
+
+  it('npx tap-wemasy --help works from the repository root (the package bin)', () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const npx = spawnSync('npx', ['--no-install', 'tap-wemasy', '--help'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(npx.status).toBe(0);
+    expect(npx.stdout).toMatch(/tap-wemasy --config CONFIG/);
+  }, 90_000);
 
   it('an unknown flag is a usage error (exit 2, one line)', async () => {
     const run = await runTap(['--frobnicate']);
