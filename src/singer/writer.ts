@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import { TapError } from '../errors.js';
-import type { RecordMessage, SingerMessage } from './messages.js';
+import type { JsonObject } from '../json.js';
+import type { SingerMessage } from './messages.js';
 
 /**
  * Writes Singer messages to stdout, one JSON line each.
@@ -17,6 +18,8 @@ export interface MessageWriter {
    * stdout and it asked for a pause); otherwise nothing, so the hot path costs no microtask.
    */
   write(message: SingerMessage): Promise<void> | undefined;
+  /** write() of a RECORD message without building the message object (the per-record path). */
+  writeRecord(stream: string, record: JsonObject, timeExtracted: string): Promise<void> | undefined;
   /** Hands every buffered line to the stream and waits until it accepted them. */
   flush(): Promise<void>;
   /** Number of messages written, by type. */
@@ -31,12 +34,12 @@ const CHUNK_BYTES = 64 * 1024;
  */
 let lastHead = { stream: '', text: '' };
 let lastTail = { extracted: '', text: '' };
-function recordLine(message: RecordMessage): string {
-  if (lastHead.stream !== message.stream) lastHead = { stream: message.stream, text: `{"type":"RECORD","stream":${JSON.stringify(message.stream)},"record":` };
-  if (lastTail.extracted !== message.time_extracted) {
-    lastTail = { extracted: message.time_extracted, text: `,"time_extracted":${JSON.stringify(message.time_extracted)}}\n` };
+function recordLine(stream: string, record: JsonObject, timeExtracted: string): string {
+  if (lastHead.stream !== stream) lastHead = { stream, text: `{"type":"RECORD","stream":${JSON.stringify(stream)},"record":` };
+  if (lastTail.extracted !== timeExtracted) {
+    lastTail = { extracted: timeExtracted, text: `,"time_extracted":${JSON.stringify(timeExtracted)}}\n` };
   }
-  return lastHead.text + JSON.stringify(message.record) + lastTail.text;
+  return lastHead.text + JSON.stringify(record) + lastTail.text;
 }
 
 export function createMessageWriter(out: Writable): MessageWriter {
@@ -82,14 +85,23 @@ export function createMessageWriter(out: Writable): MessageWriter {
     if (closedError) throw closedError;
   };
 
+  const writeRecord = (stream: string, record: JsonObject, timeExtracted: string): Promise<void> | undefined => {
+    if (closedError) return Promise.reject(closedError);
+    buffer += recordLine(stream, record, timeExtracted);
+    counts.RECORD += 1;
+    return buffer.length >= CHUNK_BYTES ? flush() : undefined;
+  };
+
   return {
     counts,
     flush,
     write(message) {
+      if (message.type === 'RECORD') return writeRecord(message.stream, message.record, message.time_extracted);
       if (closedError) return Promise.reject(closedError);
-      buffer += message.type === 'RECORD' ? recordLine(message) : `${JSON.stringify(message)}\n`;
+      buffer += `${JSON.stringify(message)}\n`;
       counts[message.type] += 1;
       return message.type === 'STATE' || buffer.length >= CHUNK_BYTES ? flush() : undefined;
     },
+    writeRecord,
   };
 }

@@ -85,16 +85,19 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
     const counter = createRecordCounter(log, def.name);
     for (let window = await windows.next(from); window !== undefined; window = await windows.next(window.end)) {
       deps.signal?.throwIfAborted();
+      const feedsIndex = index !== undefined && def.name === 'sessions';
       const emit = async (items: readonly JsonValue[]): Promise<number> => {
         const extractedAt = new Date().toISOString();
         for (const item of items) {
           const record = pipeline.toRecord(item);
-          const sessionId = index !== undefined && def.name === 'sessions' ? sessionIdOf(record) : undefined;
-          if (sessionId !== undefined) index?.add(sessionId, createdMs(record));
-          const wait = writer.write({ type: 'RECORD', stream: def.name, record, time_extracted: extractedAt });
+          if (feedsIndex) {
+            const sessionId = sessionIdOf(record);
+            if (sessionId !== undefined) index.add(sessionId, createdMs(record));
+          }
+          const wait = writer.writeRecord(def.name, record, extractedAt);
           if (wait !== undefined) await wait;
-          counter.add();
         }
+        counter.add(items.length);
         return items.length;
       };
       const count = await readWindow(selection, window, deps, sessionIds, emit);

@@ -477,17 +477,15 @@ export function createApiTimeConverter(zone: string): (text: string) => string |
   // `yyyy-MM-ddTHH:mm:`, is computed once and the seconds appended: a Map lookup instead of a
   // parse and a format per value. Only for the API's own `yyyy-MM-dd HH:mm:ss`, and only for
   // minutes whose :00 and :59 agree (no offset change inside).
-  const minutes = new Map<string, string | null>();
+  const minutes = new Map<number, string | null>();
   return (text: string): string | undefined => {
-    if (typeof text !== 'string' || text.length !== 19 || text.charCodeAt(16) !== 58 /* : */) return convert(text);
-    const tens = text.charCodeAt(17) - 48;
-    const units = text.charCodeAt(18) - 48;
-    if (tens < 0 || tens > 5 || units < 0 || units > 9) return convert(text);
-    const key = text.slice(0, 16);
+    const key = typeof text === 'string' && text.length === 19 ? minuteKey(text) : -1;
+    if (key < 0) return convert(text);
     let prefix = minutes.get(key);
     if (prefix === undefined) {
-      const first = convert(`${key}:00`);
-      const last = convert(`${key}:59`);
+      const minute = text.slice(0, 16);
+      const first = convert(`${minute}:00`);
+      const last = convert(`${minute}:59`);
       prefix = first !== undefined && last !== undefined && first.length === 20 && first.slice(0, 17) === last.slice(0, 17) ? first.slice(0, 17) : null;
       if (minutes.size >= 100_000) minutes.clear();
       minutes.set(key, prefix);
@@ -495,6 +493,31 @@ export function createApiTimeConverter(zone: string): (text: string) => string |
     return prefix === null ? convert(text) : `${prefix}${text.slice(17)}Z`;
   };
 }
+
+/**
+ * `yyyy-MM-dd HH:mm:ss` (or with `T`) as the number yyyyMMddHHmm, read from its character codes
+ * (no allocation), or -1 when the text does not have that exact shape or its seconds are not
+ * 00-59. A key only identifies a minute; whether the minute exists is the converter's business.
+ */
+function minuteKey(text: string): number {
+  const sep = text.charCodeAt(10);
+  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || (sep !== 32 && sep !== 84) || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) {
+    return -1;
+  }
+  const tens = text.charCodeAt(17) - 48;
+  const units = text.charCodeAt(18) - 48;
+  if (tens < 0 || tens > 5 || units < 0 || units > 9) return -1;
+  let key = 0;
+  for (const i of MINUTE_DIGITS) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    key = key * 10 + d;
+  }
+  return key;
+}
+
+/** Positions of the digits of yyyy-MM-dd HH:mm. */
+const MINUTE_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15] as const;
 
 function createUncachedConverter(zone: string): (text: string) => string | undefined {
   const clock = zoneClock(zone);
