@@ -1,13 +1,33 @@
 import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type addFormatsModule from 'ajv-formats';
 import { TapError } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { Logger } from '../log.js';
 import type { StreamSelection } from '../singer/catalog.js';
 import { createApiTimeConverter } from '../time/api-time.js';
 
-// ajv-formats is CommonJS: under NodeNext its default export arrives as the module object.
-const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+type AddFormats = typeof addFormatsModule.default;
+
+/** Formats a record schema may use besides date-time (which the pipeline checks itself). */
+const OTHER_FORMATS = ['date', 'time', 'uri', 'email', 'uuid'] as const;
+
+function usesOtherFormats(schema: JsonValue | undefined): boolean {
+  if (Array.isArray(schema)) return schema.some(usesOtherFormats);
+  if (!isJsonObject(schema)) return false;
+  if (typeof schema.format === 'string' && schema.format !== 'date-time') return true;
+  return Object.values(schema).some(usesOtherFormats);
+}
+
+/**
+ * ajv-formats for the schemas that use a format other than date-time, else undefined: it is
+ * loaded only then (about 60 ms of start-up that the shipped schemas do not need).
+ */
+export async function formatsFor(selections: readonly StreamSelection[]): Promise<AddFormats | undefined> {
+  if (!selections.some((s) => usesOtherFormats(s.schema))) return undefined;
+  // ajv-formats is CommonJS: under NodeNext its default export arrives as the module object.
+  const module = (await import('ajv-formats')).default as unknown as AddFormats;
+  return module;
+}
 
 /**
  * Turns the API's items into records of one stream, in one pass per item:
@@ -32,7 +52,7 @@ function isDateTimeProperty(schema: JsonValue | undefined): boolean {
   return isJsonObject(schema) && schema.format === 'date-time';
 }
 
-export function createRecordPipeline(selection: StreamSelection, zone: string, log: Logger): RecordPipeline {
+export function createRecordPipeline(selection: StreamSelection, zone: string, log: Logger, addFormats?: AddFormats): RecordPipeline {
   const stream = selection.def.name;
   const endpoint = selection.def.endpoint;
   const properties = isJsonObject(selection.schema.properties) ? selection.schema.properties : {};
@@ -43,7 +63,7 @@ export function createRecordPipeline(selection: StreamSelection, zone: string, l
   const warned = new Set<string>();
 
   const ajv = new Ajv({ coerceTypes: true, allErrors: false, strictSchema: false, strictTypes: false, strictTuples: false });
-  addFormats(ajv, ['date', 'time', 'uri', 'email', 'uuid']);
+  if (addFormats !== undefined) addFormats(ajv, [...OTHER_FORMATS]);
   // date-time fields are checked where they are converted (below): the converter accepts only
   // real date-times and writes RFC 3339 itself, so a second regex pass per value would only cost
   // time (it was a sixth of the per-record CPU).

@@ -12,7 +12,7 @@ import { toApiRange } from '../time/api-time.js';
 import { formatInstant } from '../time/iso.js';
 import { safeEdgeAtOrBefore, type Window } from '../time/windows.js';
 import { createRecordCounter, createStreamProgress } from './progress.js';
-import { createRecordPipeline, type RecordPipeline } from './records.js';
+import { createRecordPipeline, formatsFor, type RecordPipeline } from './records.js';
 import { adaptiveWindows, fixedWindows, type WindowSource } from './window-source.js';
 
 export interface SyncDeps {
@@ -68,7 +68,8 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
 
   // Every schema compiles before anything is written: a broken catalog schema fails the run
   // before the first SCHEMA message, not in the middle of it.
-  const pipelines = new Map(selections.map((s) => [s, createRecordPipeline(s, settings.timezone, log)]));
+  const addFormats = await formatsFor(selections);
+  const pipelines = new Map(selections.map((s) => [s, createRecordPipeline(s, settings.timezone, log, addFormats)]));
   for (const selection of selections) {
     const { def } = selection;
     await writer.write(schemaMessage(selection));

@@ -60,6 +60,17 @@ describe('against the test server', () => {
     api_token: 'test-token', base_url: api.url, start_date: '2026-01-01', end_date: '2026-01-02', requests_per_minute: 60000, ...extra,
   });
 
+  it('a catalog schema with another format (uri) is validated with it: ajv-formats is loaded on demand', async () => {
+    const catalog = JSON.parse(catalogJson) as { streams: { stream: string; schema: { properties: Record<string, object> } }[] };
+    const sessions = catalog.streams.find((s) => s.stream === 'sessions');
+    if (sessions === undefined) throw new Error('no sessions stream');
+    sessions.schema.properties.browser = { type: ['null', 'string'], format: 'uri' };
+    const run = await runTap(['--config', config(), '--catalog', writeJson(dir, 'formats.json', catalog)]);
+    // the test server's browsers are names, not URIs: the format is really checked
+    expect(run.code).toBe(1);
+    expect(criticalLines(run.stderr)[0]).toMatch(/sessions record id=\d+ does not match the schema: browser must match format "uri"/);
+  });
+
   it('--test makes one authenticated request and exits 0', async () => {
     const run = await runTap(['--config', config(), '--test']);
     expect(run.code).toBe(0);
