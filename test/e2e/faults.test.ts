@@ -88,6 +88,19 @@ describe('429 without Retry-After and no quota left', () => {
   });
 });
 
+describe('429 without Retry-After and no quota left, with a 1-second rate_limit_window', () => {
+  it('waits for that window to pass, retries the same request and loses nothing', async () => {
+    api.inject({ kind: '429', endpoint: 'visits', retryAfter: null, times: 1 });
+    const result = await run({ rate_limit_window: 'PT1S' });
+    expect(criticalLines(result.stderr)).toEqual([]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/no requests left in this window \(limit \d+\); pausing for 1\.\d s/);
+    for (const stream of ['sessions', 'visits', 'conversions'] as const) {
+      expect(byId(result.records(stream)), stream).toEqual(expectedRecords(api.dataset, stream, ...RANGE));
+    }
+  });
+});
+
 describe('faults that stop the run', () => {
   it('401: stops at once, says the token was refused, no retry, no records', async () => {
     api.inject({ kind: '401', times: Infinity });
