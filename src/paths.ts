@@ -1,14 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 
 /**
- * The package root: this module lives at `src/paths.ts` (tests) or `dist/paths.js` (built), one
- * level below the root in both layouts, so `schemas/`, `catalog.json` and `package.json` resolve
- * the same way from a checkout, an `npm pack` tarball or a global install.
+ * Reads and parses a JSON file shipped with the package (schemas, package.json). This module
+ * lives at `src/paths.ts` (tests) or `dist/paths.js` (built), one level below the package root
+ * in both layouts, so files resolve the same way from a checkout, an `npm pack` tarball or a
+ * global install.
  */
-export const packageRoot = fileURLToPath(new URL('../', import.meta.url));
-
-/** Reads and parses a JSON file shipped with the package (schemas, package.json). */
 export function readPackageJson(relativePath: string): unknown {
   return JSON.parse(readFileSync(new URL(`../${relativePath}`, import.meta.url), 'utf8'));
 }

@@ -7,13 +7,18 @@ import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
  * and both are thrown before a single item of the body is used, so a bad body never becomes
  * records and never moves a bookmark.
  */
-export function checkEnvelope(body: unknown, endpoint: string): JsonObject {
+function checkEnvelope(body: unknown, endpoint: string): JsonObject {
   if (!isJsonObject(body)) throw new ApiError('bad-response', `POST ${endpoint} answered a body that is not a JSON object`, { endpoint, status: 200 });
-  if (body.error === true) {
-    const message = typeof body.message === 'string' ? body.message : 'no message';
-    throw new ApiError('server-fault', `POST ${endpoint} answered 200 with "error": true: ${message}`, { endpoint, status: 200 });
-  }
+  const reported = reportedError(body, endpoint);
+  if (reported !== undefined) throw reported;
   return body;
+}
+
+/** The envelope's `"error": true` (with its message) as a retryable server fault, else undefined. */
+export function reportedError(fields: Readonly<Record<string, unknown>>, endpoint: string): ApiError | undefined {
+  if (fields.error !== true) return undefined;
+  const message = typeof fields.message === 'string' ? fields.message : 'no message';
+  return new ApiError('server-fault', `POST ${endpoint} answered 200 with "error": true: ${message}`, { endpoint, status: 200 });
 }
 
 function badShape(endpoint: string, problem: string): ApiError {
@@ -29,13 +34,6 @@ export function checkItems(items: JsonValue[], endpoint: string): JsonValue[] {
     throw badShape(endpoint, `item ${i} is ${what}, not an object or an id`);
   }
   return items;
-}
-
-/** `{"error": false, "data": [...]}` of get-visits / get-conversions: the items. */
-export function listItems(body: unknown, endpoint: string): JsonValue[] {
-  const data = checkEnvelope(body, endpoint).data;
-  if (!Array.isArray(data)) throw badShape(endpoint, '"data" is not a list');
-  return checkItems(data, endpoint);
 }
 
 /** One page of the Laravel length-aware paginator that list-sessions answers. */

@@ -4,7 +4,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { SessionId } from '../config/settings-types.js';
 import { CONVERSIONS_PATH, SESSIONS_PATH, VISITS_PATH } from '../streams/definitions.js';
 import type { ApiRange } from '../time/api-time.js';
-import { checkItems, sessionsPage } from './envelope.js';
+import { checkItems, reportedError, sessionsPage } from './envelope.js';
 import { JsonStreamError, parseItemsStream } from './json-items.js';
 
 /**
@@ -108,13 +108,6 @@ export function itemId(item: JsonValue): unknown {
   return isJsonObject(item) ? item.id : item;
 }
 
-/** The `error` flag and message of a body's envelope, as a retryable server fault when set. */
-function apiReportedError(fields: Record<string, unknown>, endpoint: string): ApiError | undefined {
-  if (fields.error !== true) return undefined;
-  const message = typeof fields.message === 'string' ? fields.message : 'no message';
-  return new ApiError('server-fault', `POST ${endpoint} answered 200 with "error": true: ${message}`, { endpoint, status: 200 });
-}
-
 /**
  * Reads a `{"error": false, "data": [...]}` body as it arrives (see json-items.ts) and hands the
  * items to `sink`. A malformed body (cut short, invalid JSON, `data` not a list) is a retryable
@@ -130,7 +123,7 @@ function readItems(sink: ItemSink): ResponseReader<number> {
     let count = 0;
     try {
       for await (const batch of parsed.items) {
-        const early = apiReportedError(parsed.envelope().fields, endpoint);
+        const early = reportedError(parsed.envelope().fields, endpoint);
         if (early !== undefined) throw early;
         const items = checkItems(batch as JsonValue[], endpoint);
         count += items.length;
@@ -138,10 +131,10 @@ function readItems(sink: ItemSink): ResponseReader<number> {
       }
     } catch (error) {
       if (!(error instanceof JsonStreamError)) throw error;
-      const reported = apiReportedError(error.envelope?.fields ?? parsed.envelope().fields, endpoint);
+      const reported = reportedError(error.envelope?.fields ?? parsed.envelope().fields, endpoint);
       throw reported ?? new ApiError('bad-response', `POST ${endpoint} answered a malformed body: ${error.message}`, { endpoint, status: response.status }, { cause: error });
     }
-    const reported = apiReportedError(parsed.envelope().fields, endpoint);
+    const reported = reportedError(parsed.envelope().fields, endpoint);
     if (reported !== undefined) throw reported;
     return count;
   };

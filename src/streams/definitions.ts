@@ -49,12 +49,6 @@ export function isStreamName(name: string): name is StreamName {
   return (STREAM_NAMES as readonly string[]).includes(name);
 }
 
-export function streamDefinition(name: StreamName): StreamDefinition {
-  const def = STREAMS.find((s) => s.name === name);
-  if (def === undefined) throw new Error(`unknown stream ${name}`);
-  return def;
-}
-
 /** The shipped JSON Schema of a stream (`schemas/<name>.json`), without the `$schema` keyword. */
 export function shippedSchema(name: StreamName): JsonSchema {
   const { $schema: _ignored, ...schema } = readPackageJson(`schemas/${name}.json`) as JsonSchema;
