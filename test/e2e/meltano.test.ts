@@ -179,7 +179,23 @@ describe('settings from the environment (--config ENV)', () => {
     const fileRequests = api.requests.map((r) => `${r.endpoint} ${r.query.page ?? ''} ${r.rawBody}`).sort();
     api.reset();
 
-    const fromEnv = await runTap(['--config', 'ENV'], { env: asEnv(settings) });
+    // With everything else Meltano puts in the environment (its extras, MELTANO_*), which must
+    // not read as misspelt settings.
+    const meltanoExtras = {
+      TAP_WEMASY__SELECT: '["sessions.*","visits.*","conversions.*"]',
+      TAP_WEMASY__METADATA: '{}',
+      TAP_WEMASY__SCHEMA: '{}',
+      TAP_WEMASY__SELECT_FILTER: '[]',
+      TAP_WEMASY__LOAD_SCHEMA: 'tap_wemasy',
+      MELTANO_EXTRACT__SELECT: '["sessions.*"]',
+      MELTANO_EXTRACT_API_TOKEN: TOKEN,
+      MELTANO_EXTRACTOR_NAME: 'tap-wemasy',
+      MELTANO_EXTRACTOR_NAMESPACE: 'tap_wemasy',
+      MELTANO_EXTRACTOR_VARIANT: 'original',
+      MELTANO_ENVIRONMENT: 'dev',
+      MELTANO_STATE_BACKEND_URI: 'systemdb',
+    };
+    const fromEnv = await runTap(['--config', 'ENV'], { env: { ...asEnv(settings), ...meltanoExtras } });
     expect(fromEnv.code, fromEnv.stderr).toBe(0);
     expect(fromEnv.stderr).not.toMatch(/WARN|unknown setting/i);
     expect(recordsOf(fromEnv)).toEqual(recordsOf(fromFile));
