@@ -12,7 +12,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { Logger } from '../log.js';
 import { formatInstant, isPositive, isValidZone, isZero, parseDuration, parseInstant } from '../time/iso.js';
 import { nearestSettings, orList } from './names.js';
-import { configSchema, secretSettings, settingNames, settingSchema } from './spec.js';
+import { configSchema, secretSettings, settingNames, settingSchema, typesOf } from './spec.js';
 import type { SessionId, Settings } from './settings-types.js';
 
 export interface ParseSettingsOptions {
@@ -176,6 +176,26 @@ function unknownSettings(data: JsonObject, log: Logger): [string, string[]][] {
   return typos;
 }
 
+/**
+ * A `number` setting given as a numeric string ("30", "2.5") becomes that number: Meltano passes
+ * such settings as strings (they are `kind: string` in meltano.yml, because Meltano 2.15 has no
+ * decimal kind and 4.x crashes on a decimal from the environment). Integer settings are `kind:
+ * integer`, which Meltano passes as numbers. Anything else is left for the schema check to report.
+ */
+function numbersFromStrings(data: JsonObject): void {
+  for (const name of settingNames) {
+    const value = data[name];
+    const setting = settingSchema(name);
+    if (typeof value !== 'string' || setting === undefined) continue;
+    const types = typesOf(setting);
+    if (types.includes('string') || !types.includes('number')) continue;
+    const text = value.trim();
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) continue;
+    const number = Number(text);
+    if (Number.isFinite(number)) data[name] = number;
+  }
+}
+
 /** Ids in the order given, each once (`1` and `"1"` are the same session). */
 function uniqueIds<T extends SessionId>(ids: readonly T[]): T[] {
   const seen = new Set<string>();
@@ -204,6 +224,7 @@ export function parseSettings(raw: JsonObject, options: ParseSettingsOptions): S
   // fromEntries, not assignment: a "__proto__" key from JSON.parse stays a plain (unknown) key.
   const data: JsonObject = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== null));
   const typos = unknownSettings(data, log);
+  numbersFromStrings(data);
   for (const name of settingNames) {
     const fallback = configSchema.properties[name]?.default;
     if (data[name] === undefined && fallback !== undefined) data[name] = structuredClone(fallback);

@@ -211,6 +211,14 @@ describe('settings from the environment (--config ENV)', () => {
     expect(api.requests.every((r) => r.authorized)).toBe(true);
   });
 
+  it("Meltano's config file with the number settings as strings (they are kind: string in meltano.yml) syncs as with numbers", async () => {
+    const asText = { requests_per_minute: '60000', request_timeout: '5', retry_base_delay: '0.01', retry_max_delay: '0.05' };
+    const run = await runTap(['--config', configFile({ ...asText, end_date: '2026-01-02' })]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).not.toMatch(/WARN|CRITICAL/);
+    expect(byId(run.records('sessions'))).toEqual(expectedRecords(api.dataset, 'sessions', '2025-12-31T23:00:00Z', '2026-01-01T23:00:00Z'));
+  });
+
   it('never logs the environment: no token, no Meltano variable, no other variable, even at debug level', async () => {
     const canary = 'canary-value-3f9d1b';
     const env = {

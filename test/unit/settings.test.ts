@@ -188,6 +188,13 @@ describe('parseSettings: defaults and conversion', () => {
     expect(parse({ ...BASE, start_date: '2026-06-01T12:00:00Z' }).startDate.equals(NOW)).toBe(true);
   });
 
+  it('reads a number setting given as a numeric string (Meltano passes kind: string settings so)', () => {
+    const settings = parse({ ...BASE, requests_per_minute: '30', request_timeout: ' 2.5 ', retry_base_delay: '0.5' });
+    expect(settings.http.requestsPerMinute).toBe(30);
+    expect(settings.http.timeoutMs).toBe(2500);
+    expect(settings.http.retryBaseDelayMs).toBe(500);
+  });
+
   it('treats null as unset', () => {
     const settings = parse({ ...BASE, end_date: null, timezone: null, session_ids: null });
     expect(settings.endDate).toBeUndefined();
@@ -324,7 +331,7 @@ describe('parseSettings: every bad setting is named', () => {
     ['max_retries negative', { max_retries: -1 }, 'max_retries: must be at least 0'],
     ['max_retries big', { max_retries: 101 }, 'max_retries: must be at most 100'],
     ['retry_base_delay negative', { retry_base_delay: -0.5 }, 'retry_base_delay: must be at least 0, got -0.5'],
-    ['retry_max_delay text', { retry_max_delay: '60' }, 'retry_max_delay: must be a number, not a string'],
+    ['retry_max_delay text', { retry_max_delay: '60 s' }, 'retry_max_delay: must be a number, not a string'],
     ['base_url a number', { base_url: 443 }, 'base_url: must be a string'],
   ];
 
