@@ -96,7 +96,9 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
         for (const item of items) {
           const record = pipeline.toRecord(item);
           if (feedsIndex) {
-            const sessionId = sessionIdOf(record);
+            // The id as the API served it (a numeric string stays a string): get-visits is sent
+            // ids as the parent stream gave them, whatever type the record conformed it to.
+            const sessionId = sessionIdOf(item);
             if (sessionId !== undefined) index.add(sessionId, createdMs(record));
           }
           const wait = writer.writeRecord(def.name, record, extractedAt);
