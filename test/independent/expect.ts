@@ -26,6 +26,12 @@ export function utcOf(local: string, zone: string): string {
   return new Date(candidates[0]!).toISOString().replace('.000Z', 'Z');
 }
 
+/** a date-time field: a zone-less project time, or an instant with its zone (Laravel's ISO form) */
+function dateTime(v: string, zone: string): string {
+  if (/[zZ]$|[+-]\d\d:\d\d$/.test(v)) return new Date(v).toISOString().replace('.000Z', 'Z');
+  return utcOf(v, zone);
+}
+
 /** a served value conformed to ["null","string"] (README conversion table) */
 export function asText(v: Json): string | null {
   if (v === null) return null;
@@ -51,7 +57,7 @@ export function expectedRecord(item: Item, zone: string): Record<string, unknown
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(served)) {
     if (INTEGER_FIELDS.has(k)) out[k] = asInteger(v);
-    else if (DATE_TIME_FIELDS.has(k)) out[k] = v === null ? null : utcOf(v as string, zone);
+    else if (DATE_TIME_FIELDS.has(k)) out[k] = v === null ? null : dateTime(v as string, zone);
     else out[k] = asText(v);
   }
   return out;

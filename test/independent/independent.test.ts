@@ -35,7 +35,7 @@ async function startServer(o: Partial<ServerOptions> & Pick<ServerOptions, 'from
     zone: ZONE,
     token: TOKEN,
     perPageCap: 73,
-    maxSessionIds: 37,
+    maxSessionIds: Number(process.env.INDEP_MAX_IDS ?? 37),
     rateLimit: 60,
     rateWindowMs: 1000,
     bodyBytesPerSecond: 300_000,
@@ -111,6 +111,8 @@ function checkCommon(run: TapRun, api: IndependentApi): void {
   }
   const batches = api.log.filter((r) => r.path.endsWith('/get-visits') || r.path.endsWith('/get-conversions'));
   for (const r of batches) expect(r.body.session_ids.length, 'a request for an empty id batch').toBeGreaterThan(0);
+  // ids go back as the parent stream gave them (contract: "send ids as the user or the parent stream gave them")
+  expect(api.idFormChanged.slice(0, 3)).toEqual([]);
   // under the default pacing, in a window scaled to a second, the limit is never hit
   expect(api.rejected429).toBe(0);
   // a list-sessions page beyond the last is never asked for; no request is sent twice
@@ -241,6 +243,34 @@ describe('the built tap against an independent API implementation', () => {
     checkExactlyOnce(second, api, lookbackStart, end);
     expect(finalBookmarks(second)).toEqual(bookmarks);
     expect(api.log.length - before).toBeLessThan(api.log.length / 2);
+  });
+
+  it('a server that allows fewer requests than the tap was told: slows from the X-RateLimit headers, retries each 429 after Retry-After, loses nothing', async () => {
+    const start = '2026-10-26T00:00:00';
+    const end = '2026-10-27T00:00:00';
+    const api = await startServer({
+      seed: 4290,
+      from: '2026-10-25T00:00:00Z',
+      to: '2026-10-27T00:00:00Z',
+      meanGapMinutes: 20,
+      rateLimit: 12,
+      maxSessionIds: 1000,
+      bodyBytesPerSecond: 0,
+    });
+    const run = await runTap(
+      config(api, { start_date: '2026-10-26', end_date: '2026-10-27', window_size: 'PT2H', adaptive_windows: false }),
+    );
+    expect(run.stderr.split('\n').filter((l) => /CRITICAL|ERROR/.test(l))).toEqual([]);
+    expect(run.code).toBe(0);
+    checkExactlyOnce(run, api, start, end);
+    // no request arrives before the Retry-After of a 429 has passed
+    for (const [n, r] of api.log.entries()) {
+      if (r.status !== 429) continue;
+      const next = api.log[n + 1];
+      if (next) expect(next.at - r.at).toBeGreaterThanOrEqual(Number(r.retryAfter) * 1000 - 50);
+    }
+    // the headers say 12 a second: the tap slows down instead of running into the limit again and again
+    expect(api.rejected429).toBeLessThanOrEqual(2);
   });
 
   for (const [season, day] of [

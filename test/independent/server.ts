@@ -71,6 +71,13 @@ export interface LoggedRequest {
   authorization: string | undefined;
   userAgent: string | undefined;
   at: number;
+  /** Retry-After sent with a 429 */
+  retryAfter?: string;
+}
+
+/** how Laravel serializes an Eloquent timestamp: UTC, microseconds, Z */
+export function laravelIso(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
 /** mulberry32: a small seeded PRNG */
@@ -95,8 +102,11 @@ export class IndependentApi {
   readonly opts: Required<ServerOptions>;
   readonly items: Item[] = [];
   readonly log: LoggedRequest[] = [];
+  /** session ids sent back in another JSON type than list-sessions served them in */
+  readonly idFormChanged: Array<{ served: Json; sent: unknown }> = [];
   /** count of 429 answers */
   rejected429 = 0;
+  private readonly sessionById = new Map<number, Item>();
   private server?: http.Server;
   private windowStart = 0;
   private windowCount = 0;
@@ -111,6 +121,7 @@ export class IndependentApi {
       ...options,
     };
     this.generate();
+    for (const i of this.items) if (i.stream === 'sessions') this.sessionById.set(i.id, i);
   }
 
   get baseUrl(): string {
@@ -142,8 +153,11 @@ export class IndependentApi {
       d.toMillis() < to;
       d = d.plus({ days: 1 })
     ) {
-      const late = d.set({ hour: 23, minute: 50, second: 7 }).toMillis();
-      if (late >= from && late < to) starts.add(late);
+      // 23:50 (visits after midnight), and the last and first second of a day
+      for (const [hour, minute, second] of [[23, 50, 7], [23, 59, 59], [0, 0, 0]] as const) {
+        const t = d.set({ hour, minute, second }).toMillis();
+        if (t >= from && t < to) starts.add(t);
+      }
       // repeated hour: 02:10 local of the first and of the second occurrence
       const firstTwo = d.set({ hour: 2, minute: 10, second: 0 }).toMillis();
       const secondTwo = firstTwo + 3600_000;
@@ -176,7 +190,7 @@ export class IndependentApi {
       const visits: number[] = [];
       const nVisits = Math.floor(r() * 6);
       for (let i = 0; i < nVisits; i++) {
-        t += Math.floor(r() * 40 * 60) * 1000;
+        t += i === 0 && r() < 0.3 ? 0 : Math.floor(r() * 40 * 60) * 1000;
         visits.push(t);
       }
       const updated = t + Math.floor(r() * 600) * 1000;
@@ -188,7 +202,7 @@ export class IndependentApi {
         country: r() < 0.1 ? null : pick(COUNTRIES),
         time_spend: anyType(Math.round((updated - start) / 1000)),
         created_at: this.local(start),
-        updated_at: r() < 0.1 ? null : this.local(updated),
+        updated_at: r() < 0.1 ? null : r() < 0.15 ? laravelIso(updated) : this.local(updated),
         // fields no document names
         read_status: r() < 0.5 ? 'read' : 'unread',
         visitor: { hash: Math.floor(r() * 1e9).toString(16), returning: r() < 0.3 },
@@ -332,6 +346,8 @@ export class IndependentApi {
     };
     this.log.push(entry);
     entry.status = await this.route(req, res, url, body);
+    const retryAfter = res.getHeader('Retry-After');
+    if (retryAfter !== undefined) entry.retryAfter = String(retryAfter);
   }
 
   /** a fixed window that begins with its first request (as Laravel's throttle does) */
@@ -485,6 +501,11 @@ export class IndependentApi {
     if (Object.keys(errors).length) return this.validation(res, errors);
 
     const wanted = new Set((ids as Array<string | number>).map((v) => Number(v)));
+    for (const v of ids as Array<string | number>) {
+      const session = this.sessionById.get(Number(v));
+      const served = session ? (session.served as Record<string, Json>).id : undefined;
+      if (served !== undefined && typeof served !== typeof v) this.idFormChanged.push({ served, sent: v });
+    }
     const start = body.start_date ?? '0000-00-00 00:00:00';
     const end = body.end_date ?? '9999-12-31 23:59:59';
     let found = this.inRange(stream, start, end).filter((i) => wanted.has(i.sessionId!));
