@@ -94,11 +94,12 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
       const emit = async (items: readonly JsonValue[]): Promise<void> => {
         const extractedAt = new Date().toISOString();
         for (const item of items) {
+          // The id as the API served it (a numeric string stays a string), taken before the
+          // record is conformed (in place): get-visits is sent ids as the parent stream gave them.
+          const servedId = feedsIndex ? sessionIdOf(item) : undefined;
           const record = pipeline.toRecord(item);
           if (feedsIndex) {
-            // The id as the API served it (a numeric string stays a string): get-visits is sent
-            // ids as the parent stream gave them, whatever type the record conformed it to.
-            const sessionId = sessionIdOf(item);
+            const sessionId = servedId ?? sessionIdOf(record);
             if (sessionId !== undefined) index.add(sessionId, createdMs(record));
           }
           const wait = writer.writeRecord(def.name, record, extractedAt);
