@@ -4,7 +4,7 @@
  * works: records, bookmarks). No import from src/ or test/fake-api/.
  */
 import { DateTime } from 'luxon';
-import { FMT, type Item, type Json, type StreamName } from './server.js';
+import { FMT, RAW, type Item, type Json, type StreamName } from './server.js';
 
 /** fields the README types (everything else is ["null","string"]) */
 const INTEGER_FIELDS = new Set(['id', 'session_id']);
@@ -32,9 +32,33 @@ function dateTime(v: string, zone: string): string {
   return utcOf(v, zone);
 }
 
+/** a decimal as [sign, digits without leading/trailing zeros, exponent of the last digit] */
+function decimal(text: string): string {
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (!m) throw new Error(`not a JSON number: ${text}`);
+  let digits = (m[2]! + (m[3] ?? '')).replace(/^0+/, '');
+  let exp = Number(m[4] ?? 0) - (m[3] ?? '').length;
+  while (digits.endsWith('0')) {
+    digits = digits.slice(0, -1);
+    exp++;
+  }
+  return digits === '' ? '0' : `${m[1]}${digits}e${exp}`;
+}
+
+/**
+ * A raw number as text (README: "its exact decimal text ... more digits than a double holds are
+ * kept as served; a double-exact value in JavaScript's spelling").
+ */
+export function rawNumberText(raw: string): string {
+  const n = Number(raw);
+  const js = String(n);
+  return Number.isFinite(n) && decimal(js) === decimal(raw) ? js : raw;
+}
+
 /** a served value conformed to ["null","string"] (README conversion table) */
 export function asText(v: Json): string | null {
   if (v === null) return null;
+  if (typeof v === 'string' && v.startsWith(RAW)) return rawNumberText(v.slice(RAW.length));
   if (typeof v === 'string') return v.replaceAll('\u0000', '');
   if (typeof v === 'number') return String(v);
   if (typeof v === 'boolean') return v ? 'true' : 'false';

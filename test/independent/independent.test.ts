@@ -273,6 +273,19 @@ describe('the built tap against an independent API implementation', () => {
     expect(api.rejected429).toBeLessThanOrEqual(2);
   });
 
+  it('a refused token: one request, no retry, a one-line error that says so and never shows the token', async () => {
+    const api = await startServer({ from: '2026-10-25T00:00:00Z', to: '2026-10-26T00:00:00Z', token: 'another-token' });
+    const run = await runTap(config(api, { start_date: '2026-10-25', end_date: '2026-10-26' }));
+    expect(run.code).toBe(1);
+    expect(api.log.map((r) => r.status)).toEqual([401]);
+    expect(run.messages.filter((m) => m.type === 'RECORD')).toEqual([]);
+    const critical = run.stderr.split('\n').filter((l) => /CRITICAL/.test(l));
+    expect(critical).toHaveLength(1);
+    expect(critical[0]).toMatch(/token/i);
+    expect(run.stderr + run.stdout).not.toContain(TOKEN);
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+  });
+
   for (const [season, day] of [
     ['spring', '2026-03-29'],
     ['autumn', '2026-10-25'],

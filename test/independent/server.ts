@@ -75,6 +75,17 @@ export interface LoggedRequest {
   retryAfter?: string;
 }
 
+/**
+ * A number served with its own spelling (`1.0e+21`, `12.50`, digits beyond a double), as
+ * another JSON encoder (PHP's, a database driver's) may write it. In `served` it stands as
+ * this marker string; the body carries the raw text.
+ */
+export const RAW = '\u0001raw:';
+export const rawNumber = (text: string): string => `${RAW}${text}`;
+export function serialize(body: Json): string {
+  return JSON.stringify(body).replace(/"\\u0001raw:([^"]+)"/g, '$1');
+}
+
 /** how Laravel serializes an Eloquent timestamp: UTC, microseconds, Z */
 export function laravelIso(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
@@ -92,6 +103,7 @@ function prng(seed: number): () => number {
   };
 }
 
+const RAW_SPELLINGS = ['12.50', '1E3', '1.0e+21', '12345678901234567890123', '0.10', '-7', '1e400', '3.000'];
 const BROWSERS = ['Chrome', 'Firefox', 'Safari', 'Edge', 'Opera'];
 const DEVICES = ['desktop', 'mobile', 'tablet'];
 const OSES = ['Windows', 'macOS', 'Linux', 'Android', 'iOS'];
@@ -209,6 +221,7 @@ export class IndependentApi {
         pages_count: r() < 0.8 ? visits.length : String(visits.length),
         is_bot: r() < 0.05,
       };
+      if (r() < 0.3) session.score = rawNumber(pick(RAW_SPELLINGS));
       if (r() < 0.5) session.ip_address = `192.0.2.${Math.floor(r() * 255)}`;
       if (start >= newFrom) session.utm_campaign = r() < 0.7 ? pick(['autumn', 'dst', 'x']) : 7;
       this.items.push({ stream: 'sessions', id, createdMs: start, createdLocal: this.local(start), served: session });
@@ -307,7 +320,7 @@ export class IndependentApi {
   }
 
   private send(res: http.ServerResponse, status: number, body: Json, extra: Record<string, string> = {}): void {
-    const text = JSON.stringify(body);
+    const text = serialize(body);
     res.writeHead(status, { 'Content-Type': 'application/json', ...this.rateHeaders(), ...extra });
     res.end(text);
   }
@@ -530,7 +543,7 @@ export class IndependentApi {
 
   /** a steady body: chunks at bodyBytesPerSecond */
   private async sendSlowly(res: http.ServerResponse, body: Json): Promise<void> {
-    const text = Buffer.from(JSON.stringify(body), 'utf8');
+    const text = Buffer.from(serialize(body), 'utf8');
     res.writeHead(200, { 'Content-Type': 'application/json', ...this.rateHeaders() });
     const rate = this.opts.bodyBytesPerSecond;
     if (!rate) {
