@@ -273,6 +273,26 @@ describe('the built tap against an independent API implementation', () => {
     expect(api.rejected429).toBeLessThanOrEqual(2);
   });
 
+  it('a slow but steady body that takes longer than request_timeout is read to its end, not abandoned', async () => {
+    const start = '2026-10-26T00:00:00';
+    const end = '2026-10-26T12:00:00';
+    const api = await startServer({
+      seed: 77,
+      from: '2026-10-25T12:00:00Z',
+      to: '2026-10-26T12:00:00Z',
+      meanGapMinutes: 6,
+      maxSessionIds: 1000,
+      bodyBytesPerSecond: 40_000,
+    });
+    const run = await runTap(config(api, { start_date: start, end_date: end, request_timeout: 0.5, max_retries: 1 }));
+    expect(run.stderr.split('\n').filter((l) => /CRITICAL|ERROR/.test(l))).toEqual([]);
+    expect(run.code).toBe(0);
+    checkExactlyOnce(run, api, start, end);
+    // the slowest body took well over request_timeout
+    const visits = api.log.filter((r) => r.path.endsWith('/get-visits') && r.status === 200);
+    expect(Math.max(...visits.map((r) => r.doneAt! - r.at))).toBeGreaterThan(1500);
+  });
+
   it('a refused token: one request, no retry, a one-line error that says so and never shows the token', async () => {
     const api = await startServer({ from: '2026-10-25T00:00:00Z', to: '2026-10-26T00:00:00Z', token: 'another-token' });
     const run = await runTap(config(api, { start_date: '2026-10-25', end_date: '2026-10-26' }));

@@ -71,6 +71,8 @@ export interface LoggedRequest {
   authorization: string | undefined;
   userAgent: string | undefined;
   at: number;
+  /** when the response was finished (ms) */
+  doneAt?: number;
   /** Retry-After sent with a 429 */
   retryAfter?: string;
 }
@@ -359,6 +361,7 @@ export class IndependentApi {
     };
     this.log.push(entry);
     entry.status = await this.route(req, res, url, body);
+    entry.doneAt = Date.now();
     const retryAfter = res.getHeader('Retry-After');
     if (retryAfter !== undefined) entry.retryAfter = String(retryAfter);
   }
