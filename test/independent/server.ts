@@ -436,8 +436,19 @@ export class IndependentApi {
     else if (!['asc', 'desc'].includes(body.sortOrder)) errors.sortOrder = ['The selected sort order is invalid.'];
     if (body.filters === undefined) errors.filters = ['The filters field must be present.'];
     else if (body.filters === null || typeof body.filters !== 'object') errors.filters = ['The filters field must be an array.'];
-    if (body.per_page !== undefined && body.per_page !== null && !/^\d+$/.test(String(body.per_page))) {
-      errors.per_page = ['The per page field must be a number.'];
+    // the contract types per_page as "string (a number)", so this server validates it as Laravel's
+    // 'nullable|string|numeric' would: a JSON number is refused
+    if (body.per_page !== undefined && body.per_page !== null) {
+      if (typeof body.per_page !== 'string') errors.per_page = ['The per page field must be a string.'];
+      else if (!/^\d+$/.test(body.per_page)) errors.per_page = ['The per page field must be a number.'];
+    }
+    for (const field of ['check_irregular_traffic', 'include_ip_addresses']) {
+      if (body[field] !== undefined && body[field] !== null && typeof body[field] !== 'string') {
+        errors[field] = [`The ${field.replaceAll('_', ' ')} field must be a string.`];
+      }
+    }
+    if (body.read_status !== undefined && body.read_status !== null && !['read', 'unread'].includes(body.read_status)) {
+      errors.read_status = ['The selected read status is invalid.'];
     }
     if (Object.keys(errors).length) return this.validation(res, errors);
 
