@@ -213,6 +213,8 @@ describe('the built tap against an independent API implementation', () => {
       from: '2026-10-21T22:00:00Z',
       to: '2026-10-28T06:00:00Z',
       newFieldsFrom: '2026-10-25T12:00:00Z',
+      phpJson: true,
+      gzip: true,
     });
     const cfg = config(api, { start_date: '2026-10-23', end_date: '2026-10-28', lookback_window: 'PT3H' });
     const first = await runTap(cfg);

@@ -16,6 +16,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { DateTime } from 'luxon';
 
 export const FMT = 'yyyy-MM-dd HH:mm:ss';
@@ -59,6 +60,10 @@ export interface ServerOptions {
   rateWindowMs: number;
   /** body speed of get-visits / get-conversions, bytes per second (0: all at once) */
   bodyBytesPerSecond?: number;
+  /** bodies as PHP writes them: pretty-printed, "\/" and \uXXXX escapes */
+  phpJson?: boolean;
+  /** gzip a body when the request accepts it (as nginx in front of the API would) */
+  gzip?: boolean;
   /** fields that start to appear on items created at or after this instant (ISO) */
   newFieldsFrom?: string;
 }
@@ -70,6 +75,7 @@ export interface LoggedRequest {
   status: number;
   authorization: string | undefined;
   userAgent: string | undefined;
+  acceptEncoding: string | undefined;
   at: number;
   /** when the response was finished (ms) */
   doneAt?: number;
@@ -84,8 +90,18 @@ export interface LoggedRequest {
  */
 export const RAW = '\u0001raw:';
 export const rawNumber = (text: string): string => `${RAW}${text}`;
-export function serialize(body: Json): string {
-  return JSON.stringify(body).replace(/"\\u0001raw:([^"]+)"/g, '$1');
+export function serialize(body: Json, php = false): string {
+  const text = JSON.stringify(body, null, php ? 4 : undefined).replace(/"\\u0001raw:([^"]+)"/g, '$1');
+  if (!php) return text;
+  // PHP's json_encode with JSON_PRETTY_PRINT only: "/" escaped as "\/", non-ASCII as \uXXXX
+  let out = '';
+  for (let n = 0; n < text.length; n++) {
+    const c = text.charCodeAt(n);
+    if (text[n] === '/') out += '\\/';
+    else if (c > 0x7e) out += `\\u${c.toString(16).padStart(4, '0')}`;
+    else out += text[n];
+  }
+  return out;
 }
 
 /** how Laravel serializes an Eloquent timestamp: UTC, microseconds, Z */
@@ -110,7 +126,7 @@ const BROWSERS = ['Chrome', 'Firefox', 'Safari', 'Edge', 'Opera'];
 const DEVICES = ['desktop', 'mobile', 'tablet'];
 const OSES = ['Windows', 'macOS', 'Linux', 'Android', 'iOS'];
 const COUNTRIES = ['NL', 'BE', 'DE', 'FR', 'GB', 'US'];
-const PAGES = ['/', '/pricing', '/blog/dst', '/contact', '/shop?item=3&ref=mail', '/über-uns'];
+const PAGES = ['/', '/pricing', '/blog/dst', '/contact', '/shop?item=3&ref=mail', '/über-uns', '/🎃-sale'];
 
 export class IndependentApi {
   readonly opts: Required<ServerOptions>;
@@ -131,6 +147,8 @@ export class IndependentApi {
       meanGapMinutes: 40,
       perPageAsString: false,
       bodyBytesPerSecond: 0,
+      phpJson: false,
+      gzip: false,
       newFieldsFrom: options.to,
       ...options,
     };
@@ -240,7 +258,7 @@ export class IndependentApi {
             session_id: idForm(id),
             created_at: this.local(vt),
             url: `https://example.test${pick(PAGES)}`,
-            title: r() < 0.05 ? 'Nul\u0000Byte' : r() < 0.1 ? null : `Page ${vid % 97}`,
+            title: r() < 0.05 ? 'Nul\u0000Byte' : r() < 0.1 ? null : r() < 0.1 ? 'A "quote", a \\ and a\ttab \u2028' : `Page ${vid % 97}`,
             referrer: r() < 0.4 ? null : 'https://search.example/?q=wemasy',
             time_spend: anyType(Math.floor(r() * 300)),
             updated_at: this.local(vt + Math.floor(r() * 120) * 1000),
@@ -322,9 +340,20 @@ export class IndependentApi {
   }
 
   private send(res: http.ServerResponse, status: number, body: Json, extra: Record<string, string> = {}): void {
-    const text = serialize(body);
-    res.writeHead(status, { 'Content-Type': 'application/json', ...this.rateHeaders(), ...extra });
-    res.end(text);
+    const text = Buffer.from(serialize(body, this.opts.phpJson), 'utf8');
+    const zip = this.acceptsGzip(res);
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      ...(zip ? { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } : {}),
+      ...this.rateHeaders(),
+      ...extra,
+    });
+    res.end(zip ? gzipSync(text) : text);
+  }
+
+  private acceptsGzip(res: http.ServerResponse): boolean {
+    const accept = String(res.req.headers['accept-encoding'] ?? '');
+    return this.opts.gzip && /\bgzip\b/.test(accept);
   }
 
   private rateHeaders(): Record<string, string> {
@@ -357,6 +386,7 @@ export class IndependentApi {
       status: 0,
       authorization: req.headers.authorization,
       userAgent: req.headers['user-agent'],
+      acceptEncoding: req.headers['accept-encoding'],
       at: Date.now(),
     };
     this.log.push(entry);
@@ -551,14 +581,20 @@ export class IndependentApi {
       this.send(res, 200, { error: false, data: form === 0 ? n : form === 1 ? String(n) : { count: n } });
       return 200;
     }
-    await this.sendSlowly(res, { error: false, data: found.map((i) => i.served) });
+    await this.sendSlowly(res, { error: false, message: `${found.length} ${stream} found.`, data: found.map((i) => i.served) });
     return 200;
   }
 
   /** a steady body: chunks at bodyBytesPerSecond */
   private async sendSlowly(res: http.ServerResponse, body: Json): Promise<void> {
-    const text = Buffer.from(serialize(body), 'utf8');
-    res.writeHead(200, { 'Content-Type': 'application/json', ...this.rateHeaders() });
+    const plain = Buffer.from(serialize(body, this.opts.phpJson), 'utf8');
+    const zip = this.acceptsGzip(res);
+    const text = zip ? gzipSync(plain) : plain;
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      ...(zip ? { 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' } : {}),
+      ...this.rateHeaders(),
+    });
     const rate = this.opts.bodyBytesPerSecond;
     if (!rate) {
       res.end(text);
