@@ -308,6 +308,40 @@ describe('the built tap against an independent API implementation', () => {
     expect(run.stderr).not.toMatch(/^\s+at /m);
   });
 
+  for (const occurrence of ['first', 'second'] as const) {
+    it(`a visits window whose session batch would end in the ${occurrence} 02:10 of the repeated autumn hour`, async () => {
+      const start = '2026-10-25T00:00:00';
+      const end = '2026-10-25T06:00:00';
+      const api = await startServer({
+        seed: 251,
+        from: '2026-10-24T20:00:00Z',
+        to: '2026-10-25T06:00:00Z',
+        meanGapMinutes: 25,
+        maxSessionIds: 1000,
+        bodyBytesPerSecond: 0,
+      });
+      // sessions the tap asks for from the first window: created since start - session_lookback (1 h)
+      const since = Date.parse('2026-10-24T22:00:00Z'); // 2026-10-25 00:00 CEST - 1 h
+      const firstTwoTen = Date.parse('2026-10-25T00:10:00Z'); // 02:10 CEST
+      const edge = occurrence === 'first' ? firstTwoTen : firstTwoTen + 3_600_000; // or 02:10 CET
+      const before = api.items.filter((i) => i.stream === 'sessions' && i.createdMs >= since && i.createdMs < edge);
+      const run = await runTap(
+        config(api, {
+          start_date: start,
+          end_date: end,
+          window_size: 'PT1H',
+          session_lookback: 'PT1H',
+          session_batch_size: before.length,
+        }),
+      );
+      expect(run.stderr.split('\n').filter((l) => /CRITICAL|ERROR/.test(l))).toEqual([]);
+      expect(run.code).toBe(0);
+      checkCommon(run, api);
+      checkExactlyOnce(run, api, start, end);
+      checkDateStrings(api);
+    });
+  }
+
   for (const [season, day] of [
     ['spring', '2026-03-29'],
     ['autumn', '2026-10-25'],
