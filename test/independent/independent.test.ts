@@ -314,14 +314,16 @@ describe('the built tap against an independent API implementation', () => {
       const end = '2026-10-25T06:00:00';
       const api = await startServer({
         seed: 251,
-        from: '2026-10-24T20:00:00Z',
+        from: '2026-10-24T14:00:00Z',
         to: '2026-10-25T06:00:00Z',
         meanGapMinutes: 25,
         maxSessionIds: 1000,
         bodyBytesPerSecond: 0,
       });
-      // sessions the tap asks for from the first window: created since start - session_lookback (1 h)
-      const since = Date.parse('2026-10-24T22:00:00Z'); // 2026-10-25 00:00 CEST - 1 h
+      // sessions the tap asks for from the first window: created since start - session_lookback
+      // (6 h: longer than any session of this server, 3 h 20 min, plus the hour a session of
+      // the second 02:xx loses when its time is read as the first)
+      const since = Date.parse('2026-10-24T16:00:00Z'); // 2026-10-25 00:00 CEST - 6 h
       const firstTwoTen = Date.parse('2026-10-25T00:10:00Z'); // 02:10 CEST
       const edge = occurrence === 'first' ? firstTwoTen : firstTwoTen + 3_600_000; // or 02:10 CET
       const before = api.items.filter((i) => i.stream === 'sessions' && i.createdMs >= since && i.createdMs < edge);
@@ -330,7 +332,7 @@ describe('the built tap against an independent API implementation', () => {
           start_date: start,
           end_date: end,
           window_size: 'PT1H',
-          session_lookback: 'PT1H',
+          session_lookback: 'PT6H',
           session_batch_size: before.length,
         }),
       );
