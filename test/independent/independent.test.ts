@@ -196,6 +196,13 @@ function checkSessionWindowsTile(api: IndependentApi, startIso: string, endIso: 
   }
 }
 
+/** when the server's fixed rate-limit window that holds request n ends */
+function windowEnd(api: IndependentApi, n: number): number {
+  let start = api.log[0]!.at;
+  for (const r of api.log.slice(0, n + 1)) if (r.at - start >= api.opts.rateWindowMs) start = r.at;
+  return start + api.opts.rateWindowMs;
+}
+
 function existsInZone(s: string): boolean {
   try {
     utcOf(s, ZONE);
@@ -247,7 +254,7 @@ describe('the built tap against an independent API implementation', () => {
     expect(api.log.length - before).toBeLessThan(api.log.length / 2);
   });
 
-  it('a server that allows fewer requests than the tap was told: slows from the X-RateLimit headers, retries each 429 after Retry-After, loses nothing', async () => {
+  it.each([true, false])('a server that allows fewer requests than the tap was told (Retry-After sent: %s): slows from the X-RateLimit headers, retries each 429 after the wait, loses nothing', async (retryAfter) => {
     const start = '2026-10-26T00:00:00';
     const end = '2026-10-27T00:00:00';
     const api = await startServer({
@@ -258,6 +265,7 @@ describe('the built tap against an independent API implementation', () => {
       rateLimit: 12,
       maxSessionIds: 1000,
       bodyBytesPerSecond: 0,
+      retryAfter,
     });
     const run = await runTap(
       config(api, { start_date: '2026-10-26', end_date: '2026-10-27', window_size: 'PT2H', adaptive_windows: false }),
@@ -265,11 +273,12 @@ describe('the built tap against an independent API implementation', () => {
     expect(run.stderr.split('\n').filter((l) => /CRITICAL|ERROR/.test(l))).toEqual([]);
     expect(run.code).toBe(0);
     checkExactlyOnce(run, api, start, end);
-    // no request arrives before the Retry-After of a 429 has passed
+    // no request arrives before the Retry-After of a 429 (or, without one, the window's end) has passed
     for (const [n, r] of api.log.entries()) {
       if (r.status !== 429) continue;
       const next = api.log[n + 1];
-      if (next) expect(next.at - r.at).toBeGreaterThanOrEqual(Number(r.retryAfter) * 1000 - 50);
+      const wait = r.retryAfter === undefined ? windowEnd(api, n) - r.at : Number(r.retryAfter) * 1000;
+      if (next) expect(next.at - r.at).toBeGreaterThanOrEqual(wait - 50);
     }
     // the headers say 12 a second: the tap slows down instead of running into the limit again and again
     expect(api.rejected429).toBeLessThanOrEqual(2);
@@ -293,6 +302,24 @@ describe('the built tap against an independent API implementation', () => {
     // the slowest body took well over request_timeout
     const visits = api.log.filter((r) => r.path.endsWith('/get-visits') && r.status === 200);
     expect(Math.max(...visits.map((r) => r.doneAt! - r.at))).toBeGreaterThan(1500);
+  });
+
+  it('a 403 on get-conversions: stops without retrying it and names the endpoint', async () => {
+    const api = await startServer({
+      from: '2026-10-25T00:00:00Z',
+      to: '2026-10-26T00:00:00Z',
+      maxSessionIds: 1000,
+      forbidden: ['get-conversions'],
+    });
+    const run = await runTap(config(api, { start_date: '2026-10-25', end_date: '2026-10-26' }));
+    expect(run.code).not.toBe(0);
+    expect(api.log.filter((r) => r.status === 403)).toHaveLength(1);
+    const critical = run.stderr.split('\n').filter((l) => /CRITICAL/.test(l));
+    expect(critical).toHaveLength(1);
+    expect(critical[0]).toMatch(/get-conversions/);
+    expect(run.stderr + run.stdout).not.toContain(TOKEN);
+    // no bookmark for conversions
+    for (const m of run.messages) if (m.type === 'STATE') expect(m.value.bookmarks?.conversions).toBeUndefined();
   });
 
   it('a refused token: one request, no retry, a one-line error that says so and never shows the token', async () => {

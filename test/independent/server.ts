@@ -64,6 +64,10 @@ export interface ServerOptions {
   phpJson?: boolean;
   /** gzip a body when the request accepts it (as nginx in front of the API would) */
   gzip?: boolean;
+  /** endpoints (last path segment) the token may not use: 403 */
+  forbidden?: string[];
+  /** send Retry-After with a 429 (the contract: the tap waits for the window to reset without it) */
+  retryAfter?: boolean;
   /** fields that start to appear on items created at or after this instant (ISO) */
   newFieldsFrom?: string;
 }
@@ -149,6 +153,8 @@ export class IndependentApi {
       bodyBytesPerSecond: 0,
       phpJson: false,
       gzip: false,
+      forbidden: [],
+      retryAfter: true,
       newFieldsFrom: options.to,
       ...options,
     };
@@ -406,7 +412,7 @@ export class IndependentApi {
     if (this.windowCount >= this.opts.rateLimit) {
       const wait = Math.max(1, Math.ceil((this.windowStart + this.opts.rateWindowMs - now) / 1000));
       this.rejected429++;
-      this.send(res, 429, { error: true, message: 'Too Many Attempts.' }, { 'Retry-After': String(wait) });
+      this.send(res, 429, { error: true, message: 'Too Many Attempts.' }, this.opts.retryAfter ? { 'Retry-After': String(wait) } : {});
       return false;
     }
     this.windowCount++;
@@ -422,6 +428,10 @@ export class IndependentApi {
     if (req.method !== 'POST') {
       this.send(res, 405, { error: true, message: 'The GET method is not supported for this route.' });
       return 405;
+    }
+    if (this.opts.forbidden.includes(url.pathname.split('/').pop()!)) {
+      this.send(res, 403, { error: true, message: 'This action is unauthorized.' });
+      return 403;
     }
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       return this.validation(res, { body: ['The request body must be a JSON object.'] });
