@@ -1,4 +1,5 @@
 import type { DateTime } from 'luxon';
+import { createBatchSizer } from './api/batch-size.js';
 import { createWemasyApi, type WemasyApi } from './api/wemasy.js';
 import type { CliArgs } from './cli.js';
 import { loadRawConfig } from './config/load.js';
@@ -49,6 +50,7 @@ export async function runConnected(args: CliArgs, io: TapIo, log: Logger): Promi
       requestCount: () => http.requestCount,
       rateLimitRemaining: () => limiter.remaining,
       signal: io.signal,
+      batchSizer: createBatchSizer(settings.sessionBatchSize, settings.maxSessionBatchSize),
     });
     status = 'succeeded';
   } finally {

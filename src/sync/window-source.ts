@@ -7,8 +7,12 @@ import { nextWindowEnd, planWindows, type Window } from '../time/windows.js';
  * returned. Windows always tile `[from, to)` exactly: each starts where the previous one ended.
  */
 export interface WindowSource {
-  /** The window that starts at `start`, or undefined when `start` has reached the end. */
-  next(start: DateTime): Promise<Window | undefined>;
+  /**
+   * The window that starts at `start`, or undefined when `start` has reached the end. With a
+   * `horizon` after `start`, an adaptive window ends there at the latest (a child stream does not
+   * run ahead of the sessions stream that tells it its session ids); fixed windows keep their plan.
+   */
+  next(start: DateTime, horizon?: DateTime): Promise<Window | undefined>;
   /** Reports how many records a window held. */
   done(window: Window, records: number): void;
 }
@@ -58,10 +62,11 @@ export function adaptiveWindows(to: DateTime, settings: Settings, adjustEnd?: En
   const minMs = Math.min(approxMs(settings.windowSize), approxMs(MIN_ADAPTIVE));
   let size = settings.windowSize;
   return {
-    async next(start) {
+    async next(start, horizon) {
       if (start >= to) return undefined;
-      const nominal = nextWindowEnd(start, size, zone, to);
-      const maxEnd = nextWindowEnd(start, settings.maxWindowSize, zone, to);
+      const until = horizon !== undefined && horizon > start && horizon < to ? horizon : to;
+      const nominal = nextWindowEnd(start, size, zone, until);
+      const maxEnd = nextWindowEnd(start, settings.maxWindowSize, zone, until);
       const limit = maxEnd < nominal ? nominal : maxEnd;
       const end = adjustEnd === undefined ? nominal : await adjustEnd(start, nominal, limit);
       return { start, end };
