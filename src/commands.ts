@@ -36,6 +36,14 @@ export async function runConnected(args: CliArgs, io: TapIo, log: Logger): Promi
     return;
   }
   const state: TapState = args.state === undefined ? { bookmarks: {} } : await loadState(args.state, startedAt);
+  if (args.mode === 'estimate') {
+    const { estimateSync, renderEstimate } = await import('./estimate.js');
+    const before = http.requestCount;
+    const estimate = await estimateSync(selections, state, settings, api, runEnd(settings, startedAt));
+    const made = { ...estimate, requestsMade: http.requestCount - before };
+    io.stdout.write(`${args.format === 'json' ? JSON.stringify(made) : renderEstimate(made, settings)}\n`);
+    return;
+  }
   if (args.state !== undefined) await writer.write({ type: 'STATE', value: state });
   log.info(`tap-wemasy ${packageManifest().version}: syncing ${selections.map((s) => s.def.name).join(', ') || 'no streams'}`);
   const started = Date.now();
