@@ -183,7 +183,8 @@ export async function estimateSync(
     const childFrom = Math.min(...children.map((c) => c.from.toMillis() - lookbackMs));
     const covered = sessionsStream === undefined ? end.toMillis() : sessionsStream.from.toMillis();
     const own = sessionsStream === undefined ? perMs * (end.toMillis() - childFrom) : perMs * Math.max(0, covered - childFrom);
-    listing = own > 0 || sessionsStream === undefined ? Math.max(1, Math.ceil(own / (0.9 * pageSize))) : 0;
+    // Chunks reach about 0.9 of a page ahead; the lookback before the sessions stream is one listing.
+    listing = sessionsStream === undefined ? Math.max(1, Math.ceil(own / (0.9 * pageSize))) : Math.ceil(own / pageSize);
   }
   if (listing > 0) {
     streams.push({ stream: 'session ids', from: '', sessions: 0, windows: 0, requests: listing, requestsWithoutGrowth: listing });
@@ -226,12 +227,12 @@ export function renderEstimate(e: Estimate, settings: Settings): string {
   const range = (from: string): string => `${from} .. ${e.end}`;
   const grows = settings.maxSessionBatchSize > settings.sessionBatchSize;
   const rows = e.streams.map((s) => {
-    const req = grows && s.requests !== s.requestsWithoutGrowth ? `${count(s.requests)} (${count(s.requestsWithoutGrowth)} if batches cannot grow)` : count(s.requests);
+    const alt = grows && s.requests !== s.requestsWithoutGrowth ? `; ${count(s.requestsWithoutGrowth)} if batches cannot grow` : '';
     const what =
       s.stream === 'session ids'
         ? 'list-sessions pages for the ids of visits and conversions'
         : `${range(s.from)}, ${count(s.windows)} windows, ${count(s.sessions)} ${s.stream === 'sessions' ? 'sessions' : 'session ids asked for'}`;
-    return `  ${s.stream.padEnd(12)} ${req.padStart(8)} ${s.requests === 1 ? 'request ' : 'requests'}  ${what}`;
+    return `  ${s.stream.padEnd(12)} ${count(s.requests).padStart(7)} ${s.requests === 1 ? 'request ' : 'requests'}  ${what}${alt}`;
   });
   const duration = grows && e.requests !== e.requestsWithoutGrowth
     ? `${formatDuration(e.seconds)} (${formatDuration(e.secondsWithoutGrowth)} if batches cannot grow)`

@@ -61,8 +61,10 @@ export function createBatchSizer(start: number, max: number): BatchSizer {
       const refusal = batchRefusal(error);
       if (refusal === undefined || ids <= 1) return false;
       refusals += 1;
-      const next = refusal.limit !== undefined && refusal.limit < ids ? refusal.limit : Math.floor(ids / 2);
-      limitTo(next, refusal.why);
+      if (refusal.limit !== undefined && refusal.limit < ids) limitTo(refusal.limit, refusal.why);
+      // Without a limit, halve; a batch larger than the ceiling was sent before an earlier
+      // refusal lowered it (requests run concurrently) and says nothing new.
+      else if (ids <= ceiling) limitTo(Math.floor(ids / 2), refusal.why);
       return true;
     },
     summary() {

@@ -213,7 +213,9 @@ async function readWindow(
   // request carried no items, so nothing is emitted twice and no id is lost.
   const queue: SessionId[][] = [];
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const take = (): readonly SessionId[] | undefined => {
+    if (failure !== undefined) return undefined;
     const head = queue.shift();
     if (head !== undefined) {
       if (head.length <= sizer.size) return head;
@@ -257,14 +259,11 @@ async function readWindow(
     }
   };
   // Up to REQUESTS_IN_FLIGHT workers; the first error stops the others from taking new batches.
-  let failure: { error: unknown } | undefined;
   const guarded = async (): Promise<void> => {
     try {
       await worker();
     } catch (error) {
       failure ??= { error };
-      next = ids.length;
-      queue.length = 0;
     }
   };
   await Promise.all(Array.from({ length: REQUESTS_IN_FLIGHT }, guarded));
