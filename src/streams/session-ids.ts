@@ -156,17 +156,21 @@ export class SessionIndex implements SessionIdSource {
     const count = this.undated.length + hi - lo;
     const full = Math.max(batchSize, Math.ceil(count / batchSize) * batchSize);
     const at = lo + full - this.undated.length;
-    for (;;) {
-      this.sort();
-      const overflow = this.ms[at];
-      const known = this.coveredUntil(fromMs);
-      if ((overflow !== undefined && overflow < known) || known >= limitMs) break;
-      // Listed ahead: at least the nominal window's length again, or about a page of sessions.
+    // One listing ahead at most (about a page, or the nominal window's length again): the window
+    // then ends where the batches fill up or where the known sessions end, whichever is first,
+    // so that a window's records and its STATE never wait for more than one extra listing.
+    let known = this.coveredUntil(fromMs);
+    if (!(this.ms[at] !== undefined && (this.ms[at] as number) < known) && known < limitMs) {
       const step = Math.max(this.aheadMs(), nominal.toMillis() - start.toMillis(), HOUR_MS);
       await this.ensureCovered(fromMs, Math.min(limitMs, known + step));
+      this.sort();
+      known = this.coveredUntil(fromMs);
     }
     const overflow = this.ms[at];
-    if (overflow === undefined || overflow >= limitMs) return limit;
+    const stopMs = Math.min(limitMs, known);
+    if (overflow === undefined || overflow >= stopMs) {
+      return stopMs >= limitMs ? limit : DateTime.fromMillis(stopMs, { zone: 'utc' });
+    }
     const end = safeEdgeAtOrBefore(DateTime.fromMillis(overflow, { zone: 'utc' }), this.zone);
     return end > nominal ? end : nominal;
   }

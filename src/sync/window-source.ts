@@ -38,6 +38,8 @@ export function fixedWindows(from: DateTime, to: DateTime, settings: Settings): 
 }
 
 const MIN_ADAPTIVE = Duration.fromObject({ hours: 1 });
+/** A window that returned few records lets the next grow by at most this factor. */
+const MAX_GROWTH = 8;
 const BASE = DateTime.utc(2000, 1, 1);
 const approxMs = (d: Duration): number => BASE.plus(d).toMillis() - BASE.toMillis();
 
@@ -50,7 +52,8 @@ export function scaleDuration(d: Duration, factor: number): Duration {
 
 /**
  * Windows that start at `window_size` and then follow the data: a window with fewer than a
- * quarter of `window_target_records` doubles the next one (up to `max_window_size`), a window
+ * quarter of `window_target_records` widens the next one towards half the target at the density
+ * it saw (2 to 8 times, up to `max_window_size`: fewer windows, fewer requests), a window
  * with more than the target halves it (down to an hour, or `window_size` when that is smaller).
  * A child stream's end is then moved to where its session ids fill whole batches (see
  * EndAdjuster). Which records a window holds never depends on its size: only the number of
@@ -74,7 +77,10 @@ export function adaptiveWindows(to: DateTime, settings: Settings, adjustEnd?: En
     done(_window, records) {
       const target = settings.windowTargetRecords;
       if (records * 4 < target && approxMs(size) < maxMs) {
-        const grown = scaleDuration(size, 2);
+        // Towards half the target at the density seen, at most MAX_GROWTH times at once: a
+        // nearly empty window does not open a month-long one in a single step.
+        const factor = Math.min(MAX_GROWTH, Math.max(2, Math.floor(target / (2 * Math.max(records, 1)))));
+        const grown = scaleDuration(size, factor);
         size = approxMs(grown) > maxMs ? settings.maxWindowSize : grown;
       } else if (records > target && approxMs(size) > minMs) {
         const shrunk = scaleDuration(size, 0.5);

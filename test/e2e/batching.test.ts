@@ -96,7 +96,7 @@ describe('session batch size', () => {
 
   it('halves after a proxy 413 until the API takes the batch, and never grows past a refused size', async () => {
     const proxy = await server({ maxSessionIds: 30, sessionIdsRefusal: 413 });
-    const run = await sync(proxy, {});
+    const run = await sync(proxy, { session_batch_size: 100 });
     expect(criticalLines(run.stderr)).toEqual([]);
     expect(run.code).toBe(0);
     expectExactChildren(run, proxy);

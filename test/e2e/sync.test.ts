@@ -122,7 +122,7 @@ describe('adaptive windows', () => {
     const fixed = await sync(config);
     const fixedRequests = api.requests.length;
     api.reset();
-    const adaptive = await sync({ ...config, adaptive_windows: true });
+    const adaptive = await sync({ ...config, adaptive_windows: true, session_batch_size: 100 });
     const adaptiveRequests = api.requests.length;
     expect(adaptive.code).toBe(0);
     for (const stream of ['sessions', 'visits', 'conversions'] as const) {
