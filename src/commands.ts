@@ -11,7 +11,7 @@ import type { Logger } from './log.js';
 import { packageManifest } from './paths.js';
 import { loadSelection, schemaMessage, selectAll, type StreamSelection } from './singer/catalog.js';
 import type { TapState } from './singer/messages.js';
-import { loadState } from './singer/state.js';
+import { loadState, warnWithoutBookmarks } from './singer/state.js';
 import { createMessageWriter, type MessageWriter } from './singer/writer.js';
 import { runEnd, runSync } from './sync/sync.js';
 import type { TapIo } from './tap.js';
@@ -35,7 +35,13 @@ export async function runConnected(args: CliArgs, io: TapIo, log: Logger): Promi
     log.info(`connection test passed: ${settings.baseUrl} accepted the token`);
     return;
   }
-  const state: TapState = args.state === undefined ? { bookmarks: {} } : await loadState(args.state, startedAt);
+  let state: TapState = { bookmarks: {} };
+  if (args.state !== undefined) {
+    const loaded = await loadState(args.state, startedAt, log);
+    const streams = selections.map((selection) => selection.def.name);
+    warnWithoutBookmarks(loaded, args.state, streams, settings.startDate, log);
+    state = loaded.state;
+  }
   if (args.mode === 'estimate') {
     const { estimateSync, renderEstimate } = await import('./estimate.js');
     const before = http.requestCount;

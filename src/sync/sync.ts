@@ -56,11 +56,13 @@ interface StreamRun {
   readonly selection: StreamSelection;
   readonly windows: WindowSource;
   readonly bookmark: DateTime | undefined;
-  readonly emit: (items: readonly JsonValue[]) => Promise<number>;
+  readonly emit: (items: readonly JsonValue[]) => Promise<void>;
   readonly progress: ReturnType<typeof createStreamProgress>;
   readonly counter: ReturnType<typeof createRecordCounter>;
   /** Where the stream's next window starts; `end` once it is done. */
   cursor: DateTime;
+  /** Records written in the current window. */
+  written: number;
 }
 
 /**
@@ -106,7 +108,10 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
     const pipeline = pipelines.get(selection) as RecordPipeline;
     const counter = createRecordCounter(log, def.name);
     const feedsIndex = index !== undefined && def.name === 'sessions';
-    const emit = async (items: readonly JsonValue[]): Promise<number> => {
+    // The window's records are counted where they are written (run.written): requests of a
+    // window run concurrently, so a count returned through their promises and summed after an
+    // await (`count += await ...`) would lose the increments made meanwhile.
+    const emit = async (items: readonly JsonValue[]): Promise<void> => {
       const extractedAt = new Date().toISOString();
       for (const item of items) {
         const record = pipeline.toRecord(item);
@@ -115,13 +120,13 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
           if (sessionId !== undefined) index.add(sessionId, createdMs(record));
         }
         const wait = writer.writeRecord(def.name, record, extractedAt);
+        run.written += 1;
         if (wait !== undefined) await wait;
       }
       counter.add(items.length);
-      return items.length;
     };
     log.info(`${def.name}: syncing ${formatInstant(from)} .. ${formatInstant(end)}`);
-    runs.push({
+    const run: StreamRun = {
       selection,
       windows: windowSource(selection, from, end, settings, index, deps.batchSizer),
       bookmark,
@@ -129,7 +134,9 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
       progress: createStreamProgress(log, def.name, from, end, deps),
       counter,
       cursor: from,
-    });
+      written: 0,
+    };
+    runs.push(run);
   }
 
   const sessionsRun = index === undefined ? undefined : runs.find((r) => r.selection.def.name === 'sessions');
@@ -147,7 +154,9 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
       run.counter.flush();
       continue;
     }
-    const count = await readWindow(run.selection, window, deps, sessionIds, run.emit);
+    run.written = 0;
+    await readWindow(run.selection, window, deps, sessionIds, run.emit);
+    const count = run.written;
     run.windows.done(window, count);
     if (run === sessionsRun) index?.markCovered(window.start, window.end);
     const through = run.bookmark !== undefined && run.bookmark > window.end ? run.bookmark : window.end;
@@ -198,13 +207,12 @@ async function readWindow(
   window: Window,
   deps: SyncDeps,
   sessionIds: SessionIdSource,
-  emit: (items: readonly JsonValue[]) => Promise<number>,
-): Promise<number> {
+  emit: (items: readonly JsonValue[]) => Promise<void>,
+): Promise<void> {
   const range = toApiRange(window, deps.settings.timezone);
-  let count = 0;
   if (selection.def.name === 'sessions') {
-    for await (const items of deps.api.listSessions(range)) count += await emit(items);
-    return count;
+    for await (const items of deps.api.listSessions(range)) await emit(items);
+    return;
   }
   const ids = await sessionIds.idsFor(window);
   const sizer = deps.batchSizer;
@@ -242,7 +250,7 @@ async function readWindow(
           if (seen === undefined) emittedIds.push(id);
           else seen.add(id);
         }
-        count += await emit(fresh);
+        await emit(fresh);
       };
       const startedMs = performance.now();
       try {
@@ -268,7 +276,6 @@ async function readWindow(
   };
   await Promise.all(Array.from({ length: REQUESTS_IN_FLIGHT }, guarded));
   if (failure !== undefined) throw failure.error;
-  return count;
 }
 
 /** Fixed or adaptive windows; a child stream's adaptive windows end on full session batches. */
