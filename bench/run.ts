@@ -317,18 +317,7 @@ function maxOf(values: readonly (number | undefined)[]): number | undefined {
 // 2. Request economy
 
 async function requestEconomy(): Promise<void> {
-  const zone = 'Europe/Amsterdam';
-  const start = DateTime.fromISO('2020-01-01', { zone });
-  const end = start.plus({ days: 90 });
-  const datasetOptions = {
-    zone,
-    epoch: start.toUTC().toISO({ suppressMilliseconds: true }) ?? '',
-    until: end.toUTC().toISO({ suppressMilliseconds: true }) ?? '',
-    sessionIntervalSeconds: 1555,
-    visitsPerSession: 38,
-    conversionEvery: 2,
-  };
-  const dataset = createDataset(datasetOptions);
+  const { zone, start, end, dataset, options: datasetOptions } = ninetyDays();
   const expected = {
     sessions: dataset.sessionsCreatedIn(start.toMillis(), end.toMillis()).length,
     visits: dataset.visitsCreatedIn(start.toMillis(), end.toMillis()).length,
@@ -551,7 +540,7 @@ function startUp(): void {
 // ---------------------------------------------------------------------------------------------
 // 5-7. Requests against the minimum, a simulated year, the first STATE
 
-/** The 90-day dataset of section 2: 4,997 sessions in Europe/Amsterdam. */
+/** The 90-day dataset of sections 2, 5 and 7: 4,997 sessions in Europe/Amsterdam. */
 function ninetyDays() {
   const zone = 'Europe/Amsterdam';
   const start = DateTime.fromISO('2020-01-01', { zone });
@@ -566,7 +555,7 @@ function ninetyDays() {
   };
   const dataset = createDataset(options);
   const sessions = dataset.sessionsCreatedIn(start.toMillis(), end.toMillis()).length;
-  return { zone, start, end, dataset, sessions };
+  return { zone, start, end, dataset, sessions, options };
 }
 
 /** Windows per stream: the distinct bookmark values the run's STATE messages moved through. */
