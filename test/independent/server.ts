@@ -37,6 +37,8 @@ export interface Item {
   conversionType?: string;
   /** exactly what the server puts in `data` for this item */
   served: Json;
+  /** the item is served only from createdMs + visibleAfterMs on (late data) */
+  visibleAfterMs: number;
 }
 
 export interface ServerOptions {
@@ -68,6 +70,8 @@ export interface ServerOptions {
   forbidden?: string[];
   /** send Retry-After with a 429 (the contract: the tap waits for the window to reset without it) */
   retryAfter?: boolean;
+  /** items become visible a seeded delay of up to this many ms after their created_at (late data) */
+  maxVisibilityDelayMs?: number;
   /** fields that start to appear on items created at or after this instant (ISO) */
   newFieldsFrom?: string;
 }
@@ -155,10 +159,13 @@ export class IndependentApi {
       gzip: false,
       forbidden: [],
       retryAfter: true,
+      maxVisibilityDelayMs: 0,
       newFieldsFrom: options.to,
       ...options,
     };
     this.generate();
+    const late = prng(this.opts.seed ^ 0x5eed);
+    for (const i of this.items) i.visibleAfterMs = Math.floor(late() * this.opts.maxVisibilityDelayMs);
     for (const i of this.items) if (i.stream === 'sessions') this.sessionById.set(i.id, i);
   }
 
@@ -250,7 +257,7 @@ export class IndependentApi {
       if (r() < 0.3) session.score = rawNumber(pick(RAW_SPELLINGS));
       if (r() < 0.5) session.ip_address = `192.0.2.${Math.floor(r() * 255)}`;
       if (start >= newFrom) session.utm_campaign = r() < 0.7 ? pick(['autumn', 'dst', 'x']) : 7;
-      this.items.push({ stream: 'sessions', id, createdMs: start, createdLocal: this.local(start), served: session });
+      this.items.push({ stream: 'sessions', id, createdMs: start, createdLocal: this.local(start), served: session, visibleAfterMs: 0 });
 
       for (const vt of visits) {
         const vid = (visitId += 1 + Math.floor(r() * 3));
@@ -283,6 +290,7 @@ export class IndependentApi {
           createdMs: vt,
           createdLocal: this.local(vt),
           served,
+          visibleAfterMs: 0,
         });
       }
 
@@ -311,6 +319,7 @@ export class IndependentApi {
           createdLocal: this.local(ct),
           conversionType: type,
           served: conversion,
+          visibleAfterMs: 0,
         });
       }
     }
@@ -321,6 +330,12 @@ export class IndependentApi {
     return this.items.filter(
       (i) => i.stream === stream && i.createdLocal >= startLocal && i.createdLocal <= endLocal,
     );
+  }
+
+  /** what the server answers now: items not yet visible are left out */
+  private visible(stream: StreamName, startLocal: string, endLocal: string): Item[] {
+    const now = Date.now();
+    return this.inRange(stream, startLocal, endLocal).filter((i) => i.createdMs + i.visibleAfterMs <= now);
   }
 
   // ------------------------------------------------------------------ http
@@ -494,7 +509,7 @@ export class IndependentApi {
 
     const asked = body.per_page === undefined || body.per_page === null ? 15 : Math.max(1, Number(body.per_page));
     const perPage = Math.min(asked, this.opts.perPageCap);
-    const all = this.inRange('sessions', body.start_date, body.end_date);
+    const all = this.visible('sessions', body.start_date, body.end_date);
     const key = body.sortKey as string;
     const value = (i: Item): string | number => {
       if (key === 'id') return i.id;
@@ -575,7 +590,7 @@ export class IndependentApi {
     }
     const start = body.start_date ?? '0000-00-00 00:00:00';
     const end = body.end_date ?? '9999-12-31 23:59:59';
-    let found = this.inRange(stream, start, end).filter((i) => wanted.has(i.sessionId!));
+    let found = this.visible(stream, start, end).filter((i) => wanted.has(i.sessionId!));
     if (Array.isArray(extra)) {
       if (stream === 'visits') {
         const only = new Set(extra.map((v: unknown) => Number(v)));
