@@ -63,6 +63,12 @@ const local = (iso: string): string => DateTime.fromISO(iso, { zone: ZONE }).toF
 const localMinus1s = (iso: string): string => DateTime.fromISO(iso, { zone: ZONE }).minus({ seconds: 1 }).toFormat(FMT);
 const utc = (iso: string): string => DateTime.fromISO(iso, { zone: ZONE }).toUTC().toISO({ suppressMilliseconds: true })!;
 
+/** exit 0 and no CRITICAL or ERROR line (shown, when there is one, as the reason) */
+function expectSuccess(run: TapRun): void {
+  expect(run.stderr.split('\n').filter((l) => /CRITICAL|ERROR/.test(l))).toEqual([]);
+  expect(run.code).toBe(0);
+}
+
 function recordsOf(run: TapRun, stream: string): Array<Record<string, unknown>> {
   return run.messages.filter((m) => m.type === 'RECORD' && m.stream === stream).map((m) => m.record!);
 }
@@ -227,8 +233,7 @@ describe('the built tap against an independent API implementation', () => {
     });
     const cfg = config(api, { start_date: '2026-10-23', end_date: '2026-10-28', lookback_window: 'PT3H' });
     const first = await runTap(cfg);
-    expect(first.stderr.split('\n').filter((l) => /CRITICAL|ERROR/.test(l))).toEqual([]);
-    expect(first.code).toBe(0);
+    expectSuccess(first);
     checkCommon(first, api);
     checkExactlyOnce(first, api, start, end);
     checkDateStrings(api);
@@ -272,8 +277,7 @@ describe('the built tap against an independent API implementation', () => {
     const run = await runTap(
       config(api, { start_date: '2026-10-26', end_date: '2026-10-27', window_size: 'PT2H', adaptive_windows: false }),
     );
-    expect(run.stderr.split('\n').filter((l) => /CRITICAL|ERROR/.test(l))).toEqual([]);
-    expect(run.code).toBe(0);
+    expectSuccess(run);
     checkExactlyOnce(run, api, start, end);
     // no request arrives before the Retry-After of a 429 (or, without one, the window's end) has passed
     for (const [n, r] of api.log.entries()) {
@@ -298,8 +302,7 @@ describe('the built tap against an independent API implementation', () => {
       bodyBytesPerSecond: 40_000,
     });
     const run = await runTap(config(api, { start_date: start, end_date: end, request_timeout: 0.5, max_retries: 1 }));
-    expect(run.stderr.split('\n').filter((l) => /CRITICAL|ERROR/.test(l))).toEqual([]);
-    expect(run.code).toBe(0);
+    expectSuccess(run);
     checkExactlyOnce(run, api, start, end);
     // the slowest body took well over request_timeout
     const visits = api.log.filter((r) => r.path.endsWith('/get-visits') && r.status === 200);
@@ -319,8 +322,7 @@ describe('the built tap against an independent API implementation', () => {
     });
     const start = DateTime.fromMillis(now - 6 * 3_600_000, { zone: ZONE }).toISO({ suppressMilliseconds: true })!;
     const run = await runTap(config(api, { start_date: start }));
-    expect(run.stderr.split('\n').filter((l) => /CRITICAL|ERROR/.test(l))).toEqual([]);
-    expect(run.code).toBe(0);
+    expectSuccess(run);
     const bookmarks = finalBookmarks(run);
     const end = bookmarks.sessions.replication_key_value as string;
     for (const s of STREAMS) expect(bookmarks[s].replication_key_value).toBe(end);
@@ -387,8 +389,7 @@ describe('the built tap against an independent API implementation', () => {
           session_batch_size: before.length,
         }),
       );
-      expect(run.stderr.split('\n').filter((l) => /CRITICAL|ERROR/.test(l))).toEqual([]);
-      expect(run.code).toBe(0);
+      expectSuccess(run);
       checkCommon(run, api);
       checkExactlyOnce(run, api, start, end);
       checkDateStrings(api);
@@ -415,8 +416,7 @@ describe('the built tap against an independent API implementation', () => {
       const run = await runTap(
         config(api, { start_date: day, end_date: end.slice(0, 10) === day ? end : end.slice(0, 10), window_size: 'PT1H', adaptive_windows: false }),
       );
-      expect(run.stderr.split('\n').filter((l) => /CRITICAL|ERROR/.test(l))).toEqual([]);
-      expect(run.code).toBe(0);
+      expectSuccess(run);
       checkCommon(run, api);
       checkExactlyOnce(run, api, start, end);
       checkDateStrings(api);

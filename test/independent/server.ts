@@ -18,6 +18,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { DateTime } from 'luxon';
+import { prng } from '../helpers/prng.js'; // a generic seeded PRNG: no API guesses in it
 
 export const FMT = 'yyyy-MM-dd HH:mm:ss';
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -115,18 +116,6 @@ export function serialize(body: Json, php = false): string {
 /** how Laravel serializes an Eloquent timestamp: UTC, microseconds, Z */
 export function laravelIso(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
-
-/** mulberry32: a small seeded PRNG */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const RAW_SPELLINGS = ['12.50', '1E3', '1.0e+21', '12345678901234567890123', '0.10', '-7', '1e400', '3.000'];
