@@ -523,6 +523,29 @@ describe('fake API faults', () => {
     expect(await pending).toBeInstanceOf(Error);
   });
 
+  it('sends a body slowly at a settable rate, and stalls one half-way', async () => {
+    const whole = await post(api, 'visits', visits);
+    api.setBodyRate({ bytesPerChunk: Math.ceil(whole.text.length / 4), intervalMs: 40, endpoints: ['visits'] });
+    const began = performance.now();
+    const slow = await post(api, 'visits', visits);
+    expect(performance.now() - began).toBeGreaterThanOrEqual(110);
+    expect(slow.text).toBe(whole.text);
+    api.inject({ kind: 'stall', endpoint: 'visits' });
+    const stalled = post(api, 'visits', visits).catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(api.requests.at(-1)).toMatchObject({ fault: 'stall', status: 200 });
+    api.reset();
+    expect((await post(api, 'visits', visits)).text).toBe(whole.text);
+    const other = await startFakeApi();
+    other.inject({ kind: 'stall', endpoint: 'visits' });
+    const pending = post(other, 'visits', visits).catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await other.close();
+    expect(await pending).toBeInstanceOf(Error);
+    expect(() => api.setBodyRate({ bytesPerChunk: 0, intervalMs: 1 })).toThrow(RangeError);
+    void stalled;
+  });
+
   it('goes down after dieAfter(n) and comes back on revive()', async () => {
     api.dieAfter(2);
     expect((await post(api, 'visits', visits)).status).toBe(200);

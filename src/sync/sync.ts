@@ -167,9 +167,12 @@ async function readWindow(
   const batches: (readonly SessionId[])[] = [];
   for (let i = 0; i < ids.length; i += size) batches.push(ids.slice(i, i + size));
   await forEachConcurrently(batches, REQUESTS_IN_FLIGHT, async (batch) => {
-    // A retried request sends its items again from the start: drop the ones already emitted,
-    // so that a response cut short and retried still yields each record once. The first attempt
-    // only notes the ids (an array push); a retry looks them up.
+    // Records are written while the body arrives: when an attempt fails part-way (cut short,
+    // reset, stalled past request_timeout), its records so far are already on stdout. A retried
+    // request sends its items again from the start: drop the ones already emitted, so that within
+    // the run each record is written once. If the retries run out, the window's bookmark has not
+    // moved and the next run writes them again (at-least-once within a window; targets upsert by
+    // id). The first attempt only notes the ids (an array push); a retry looks them up.
     const emittedIds: unknown[] = [];
     let seen: Set<unknown> | undefined;
     const sink = async (items: readonly JsonValue[], attempt: number): Promise<void> => {
