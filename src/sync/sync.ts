@@ -30,12 +30,13 @@ export interface SyncDeps {
 }
 
 /**
- * The run's end: `end_date`, or the moment the run began when it is not set or lies in the
- * future, in whole seconds (the API's granularity). No bookmark ever goes past it.
+ * The run's end: `end_lag` before the moment the run began (the API shows records some minutes
+ * after their created_at), or `end_date` when that is earlier; in whole seconds (the API's
+ * granularity). No bookmark ever goes past it.
  */
 export function runEnd(settings: Settings, startedAt: DateTime): DateTime {
-  const now = startedAt.startOf('second');
-  const end = settings.endDate === undefined || settings.endDate > now ? now : settings.endDate;
+  const latest = startedAt.startOf('second').minus(settings.endLag).startOf('second');
+  const end = settings.endDate === undefined || settings.endDate > latest ? latest : settings.endDate;
   // A zone-less string cannot end a range inside the repeated autumn hour.
   return safeEdgeAtOrBefore(end, settings.timezone);
 }

@@ -48,6 +48,7 @@ export function scaleDuration(d: Duration, factor: number): Duration {
  * Windows that start at `window_size` and then follow the data: a window with fewer than a
  * quarter of `window_target_records` doubles the next one (up to `max_window_size`), a window
  * with more than the target halves it (down to an hour, or `window_size` when that is smaller).
+ * A rest of the range shorter than half the window is taken into it (within `max_window_size`).
  * A child stream's end is then moved to where its session ids fill whole batches (see
  * EndAdjuster). Which records a window holds never depends on its size: only the number of
  * requests does.
@@ -60,7 +61,11 @@ export function adaptiveWindows(to: DateTime, settings: Settings, adjustEnd?: En
   return {
     async next(start) {
       if (start >= to) return undefined;
-      const nominal = nextWindowEnd(start, size, zone, to);
+      let nominal = nextWindowEnd(start, size, zone, to);
+      // A tail shorter than half a window joins this one instead of costing a window of its own
+      // (a window costs at least a listing page and its session ids' batches): a nightly run that
+      // re-reads lookback_window before its bookmark then reads one window, not a day and a stub.
+      if (nominal < to && approxMs(to.diff(nominal)) * 2 <= approxMs(size) && to.toMillis() - start.toMillis() <= maxMs) nominal = to;
       const maxEnd = nextWindowEnd(start, settings.maxWindowSize, zone, to);
       const limit = maxEnd < nominal ? nominal : maxEnd;
       const end = adjustEnd === undefined ? nominal : await adjustEnd(start, nominal, limit);

@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDataset, type Dataset, type DatasetOptions, type SessionItem } from './dataset.js';
+import { createDataset, type ConversionItem, type Dataset, type DatasetOptions, type SessionItem, type VisitItem } from './dataset.js';
 import { cannedFaultResponse, createFaultQueue, withEchoedAuthorization, type CannedResponse, type Endpoint, type Fault, type FaultKind } from './faults.js';
 import { paginate } from './paginator.js';
 import { createRateLimiter, type RateDecision, type RateLimitOptions } from './rate-limit.js';
@@ -234,7 +234,8 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
   const listSessions = (query: SessionsQuery, page: number): CannedResponse => {
     const matching = dataset
       .sessionsInLocalRange(query.startDate, query.endDate, { includeIpAddresses: query.includeIpAddresses })
-      .map((entry) => entry.item)
+      .map((entry) => (dataset.live ? dataset.liveItem('sessions', entry, now()) : entry.item))
+      .filter((item): item is SessionItem => item !== undefined)
       .filter((item) => Object.entries(query.filters).every(([field, wanted]) => matchesFilter((item as unknown as Record<string, unknown>)[field], wanted)));
     const perPage = Math.min(query.perPage ?? DEFAULT_PER_PAGE, maxPerPage);
     const body = paginate(sortSessions(matching, query.sortKey, query.sortOrder), page, perPage, baseUrl + API_PATHS.sessions);
@@ -247,12 +248,14 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     for (const sessionId of new Set(query.sessionIds)) {
       const children = kind === 'visits' ? dataset.visitsOf(sessionId) : dataset.conversionsOf(sessionId);
       for (const child of children) {
-        const item = child.item as { created_at: string; type?: string };
+        const served = dataset.live ? dataset.liveItem(kind, child as { item: VisitItem | ConversionItem; id: number; createdAtMs: number }, now()) : child.item;
+        if (served === undefined) continue;
+        const item = served as { created_at: string; type?: string };
         if (wantedIds !== undefined && !wantedIds.has(child.id)) continue;
         if (query.types !== undefined && !query.types.includes(item.type ?? '')) continue;
         if (query.startDate !== undefined && item.created_at < query.startDate) continue;
         if (query.endDate !== undefined && item.created_at > query.endDate) continue;
-        found.push({ id: child.id, wire: kind === 'visits' && dataset.options.bareVisitIds ? child.id : child.item });
+        found.push({ id: child.id, wire: kind === 'visits' && dataset.options.bareVisitIds ? child.id : served });
       }
     }
     found.sort((a, b) => a.id - b.id);
