@@ -563,6 +563,24 @@ describe('fake API faults', () => {
   });
 });
 
+describe('late and changing data', () => {
+  it('shows each object only after its seeded delay, and open sessions and visits as they grow until they close', () => {
+    const live = createDataset({ sessionIntervalSeconds: 600, visibilityDelaySeconds: 600, openSessions: true });
+    const session = live.session(100);
+    if (session === undefined) throw new Error('no session 100');
+    const visible = live.visibleFromMs('sessions', session);
+    expect(visible - session.createdAtMs).toBe((hash32(100, 12) % 601) * 1000);
+    expect(live.liveItem('sessions', session, visible - 1)).toBeUndefined();
+    const early = live.liveItem('sessions', session, session.createdAtMs + 600_000);
+    const spent = Math.min(600, session.item.time_spend);
+    expect(early).toEqual({ ...session.item, time_spend: spent, updated_at: live.toLocal(session.createdAtMs + spent * 1000) });
+    expect(live.liveItem('sessions', session, session.createdAtMs + 3_600_000)).toBe(session.item);
+    const frozen = createDataset({ sessionIntervalSeconds: 600 });
+    expect(frozen.live).toBe(false);
+    expect(frozen.session(100)?.item).toEqual(session.item);
+  });
+});
+
 describe('standalone arguments', () => {
   it('maps flags to server options', () => {
     const options = parseStandaloneArgs(['--port', '8787', '--zone', 'Europe/Amsterdam', '--interval', '600', '--extra-fields', '--rate-limit', '5']);
