@@ -1,6 +1,6 @@
 /**
  * `npx tsx scripts/slow-body.ts [MB/s]`: one get-visits body of about 100 MB (10,000 sessions of
- * up to 99 visits, two days) arriving steadily at MB/s (default 1) from the test server, read by
+ * up to 99 visits, three days) arriving steadily at MB/s (default 1) from the test server, read by
  * the tap in-process under the default request_timeout (60 s). Prints the body size, the
  * requests, the records written and the exit code. Takes about 100 s at 1 MB/s: a manual check,
  * not a test.
@@ -15,7 +15,7 @@ import { startFakeApi } from '../test/fake-api/server.js';
 
 const rate = Number(process.argv[2] ?? 1);
 const api = await startFakeApi({
-  dataset: { zone: 'UTC', sessionIntervalSeconds: 17, visitsPerSession: 99, conversionEvery: 1_000_000 },
+  dataset: { zone: 'UTC', sessionIntervalSeconds: 26, visitsPerSession: 99, extraFields: true, conversionEvery: 1_000_000 },
   rateLimit: { limit: 100_000, windowMs: 60_000 },
   bodyRate: { bytesPerChunk: 64 * 1024, intervalMs: Math.round((64 * 1024) / (rate * 1e6) * 1000), endpoints: ['visits'] },
 });
@@ -27,8 +27,8 @@ writeFileSync(
     api_token: 'test-token',
     base_url: api.url,
     start_date: '2026-01-02',
-    end_date: '2026-01-04',
-    window_size: 'P2D',
+    end_date: '2026-01-05',
+    window_size: 'P3D',
     session_lookback: 'PT1S',
     session_batch_size: 10_000,
     adaptive_windows: false,
