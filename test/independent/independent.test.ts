@@ -332,6 +332,21 @@ describe('the built tap against an independent API implementation', () => {
     checkExactlyOnce(run, api, DateTime.fromISO(start).setZone(ZONE).toISO()!, DateTime.fromISO(end).setZone(ZONE).toISO()!);
   });
 
+  it('session ids served as numeric strings go back to get-visits and get-conversions as strings', async () => {
+    const api = await startServer({
+      seed: 3,
+      from: '2026-10-25T00:00:00Z',
+      to: '2026-10-26T00:00:00Z',
+      maxSessionIds: 1000,
+      typeDrift: false,
+    });
+    const run = await runTap(config(api, { start_date: '2026-10-25T06:00:00Z', end_date: '2026-10-26T00:00:00Z' }));
+    expectSuccess(run);
+    const sent = api.log.flatMap((r) => (Array.isArray(r.body?.session_ids) ? (r.body.session_ids as unknown[]) : []));
+    expect(sent.filter((id) => typeof id === 'string').length).toBeGreaterThan(0);
+    expect(api.idFormChanged.slice(0, 3)).toEqual([]);
+  });
+
   it('a 403 on get-conversions: stops without retrying it and names the endpoint', async () => {
     const api = await startServer({
       from: '2026-10-25T00:00:00Z',

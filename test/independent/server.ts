@@ -67,6 +67,8 @@ export interface ServerOptions {
   phpJson?: boolean;
   /** gzip a body when the request accepts it (as nginx in front of the API would) */
   gzip?: boolean;
+  /** vary the JSON type of undocumented fields (time_spend, value); false: always numbers */
+  typeDrift?: boolean;
   /** endpoints (last path segment) the token may not use: 403 */
   forbidden?: string[];
   /** send Retry-After with a 429 (the contract: the tap waits for the window to reset without it) */
@@ -146,6 +148,7 @@ export class IndependentApi {
       bodyBytesPerSecond: 0,
       phpJson: false,
       gzip: false,
+      typeDrift: true,
       forbidden: [],
       retryAfter: true,
       maxVisibilityDelayMs: 0,
@@ -206,6 +209,7 @@ export class IndependentApi {
     const idForm = (id: number): Json => (r() < 0.3 ? String(id) : id);
     const anyType = (base: number): Json => {
       const x = r();
+      if (!this.opts.typeDrift) return base;
       if (x < 0.35) return base;
       if (x < 0.5) return String(base);
       if (x < 0.6) return base + 0.25;
@@ -295,7 +299,7 @@ export class IndependentApi {
           created_at: this.local(ct),
           type,
           name: type === 'click' ? 'Buy button' : 'Thank-you page',
-          value: v < 0.4 ? 12.5 : v < 0.6 ? '12.50' : v < 0.7 ? '€ 3,20' : v < 0.8 ? null : v < 0.9 ? 3 : { amount: 3, currency: 'EUR' },
+          value: !this.opts.typeDrift || v < 0.4 ? 12.5 : v < 0.6 ? '12.50' : v < 0.7 ? '€ 3,20' : v < 0.8 ? null : v < 0.9 ? 3 : { amount: 3, currency: 'EUR' },
           url: `https://example.test${pick(PAGES)}`,
           updated_at: this.local(ct),
         };
