@@ -299,14 +299,14 @@ describe('the built tap against an independent API implementation', () => {
       to: '2026-10-26T12:00:00Z',
       meanGapMinutes: 6,
       maxSessionIds: 1000,
-      bodyBytesPerSecond: 40_000,
+      bodyBytesPerSecond: 30_000,
     });
     const run = await runTap(config(api, { start_date: start, end_date: end, request_timeout: 0.5, max_retries: 1 }));
     expectSuccess(run);
     checkExactlyOnce(run, api, start, end);
-    // the slowest body took well over request_timeout
+    // the slowest body took more than twice request_timeout
     const visits = api.log.filter((r) => r.path.endsWith('/get-visits') && r.status === 200);
-    expect(Math.max(...visits.map((r) => r.doneAt! - r.at))).toBeGreaterThan(1500);
+    expect(Math.max(...visits.map((r) => r.doneAt! - r.at))).toBeGreaterThan(1000);
   });
 
   it('late data under the defaults: items that become visible up to 14 minutes after their created_at are all read, none lost behind the bookmark', async () => {
