@@ -3,7 +3,7 @@ import { itemId, type WemasyApi } from '../api/wemasy.js';
 import type { SessionId, Settings } from '../config/settings-types.js';
 import type { JsonObject, JsonValue } from '../json.js';
 import type { Logger } from '../log.js';
-import { schemaMessage, type StreamSelection } from '../singer/catalog.js';
+import type { StreamSelection } from '../singer/catalog.js';
 import type { TapState } from '../singer/messages.js';
 import { readBookmark, withBookmark } from '../singer/state.js';
 import type { MessageWriter } from '../singer/writer.js';
@@ -12,7 +12,7 @@ import { toApiRange } from '../time/api-time.js';
 import { formatInstant } from '../time/iso.js';
 import { safeEdgeAtOrBefore, type Window } from '../time/windows.js';
 import { createRecordCounter, createStreamProgress } from './progress.js';
-import { createRecordPipeline, formatsFor, type RecordPipeline } from './records.js';
+import { createConformanceIssues, createRecordPipeline, formatsFor, type ConformanceIssues, type RecordPipeline } from './records.js';
 import { adaptiveWindows, fixedWindows, type WindowSource } from './window-source.js';
 
 export interface SyncDeps {
@@ -51,12 +51,23 @@ export function streamStart(settings: Settings, state: TapState, selection: Stre
 /**
  * Syncs the selected streams in order and returns the final state.
  *
- * Per stream: one SCHEMA, then for each date window every record of the window, then a STATE
- * whose bookmark is the window's end. A bookmark is never written before the last record it
+ * Per stream: one SCHEMA (and a new one before the first record with a field it did not name),
+ * then for each date window every record of the window, then a STATE whose bookmark is the
+ * window's end. A bookmark is never written before the last record it
  * covers, never moves backwards, and never passes the run's end. Every STATE is the whole state
  * of all streams (Meltano stores only the last one the target echoes).
  */
 export async function runSync(selections: readonly StreamSelection[], initial: TapState, deps: SyncDeps): Promise<TapState> {
+  const issues = createConformanceIssues(deps.log, deps.settings.strictTypes);
+  try {
+    return await syncStreams(selections, initial, deps, issues);
+  } finally {
+    // Also after a failure: what was already conformed with loss is worth knowing.
+    issues.report();
+  }
+}
+
+async function syncStreams(selections: readonly StreamSelection[], initial: TapState, deps: SyncDeps, issues: ConformanceIssues): Promise<TapState> {
   const { settings, writer, log } = deps;
   const end = runEnd(settings, deps.startedAt);
   let state = initial;
@@ -69,10 +80,11 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
   // Every schema compiles before anything is written: a broken catalog schema fails the run
   // before the first SCHEMA message, not in the middle of it.
   const addFormats = await formatsFor(selections);
-  const pipelines = new Map(selections.map((s) => [s, createRecordPipeline(s, settings.timezone, log, addFormats)]));
+  const pipelines = new Map(selections.map((s) => [s, createRecordPipeline(s, { zone: settings.timezone, log, issues, addFormats })]));
   for (const selection of selections) {
     const { def } = selection;
-    await writer.write(schemaMessage(selection));
+    const pipeline = pipelines.get(selection) as RecordPipeline;
+    await writer.write(pipeline.schemaMessage());
     const from = streamStart(settings, state, selection);
     const bookmark = readBookmark(state, def.name);
     if (from >= end) {
@@ -80,7 +92,6 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
       continue;
     }
     const windows = windowSource(selection, from, end, settings, index);
-    const pipeline = pipelines.get(selection) as RecordPipeline;
     log.info(`${def.name}: syncing ${formatInstant(from)} .. ${formatInstant(end)}`);
     const progress = createStreamProgress(log, def.name, from, end, deps);
     const counter = createRecordCounter(log, def.name);
@@ -89,17 +100,23 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
       const feedsIndex = index !== undefined && def.name === 'sessions';
       const emit = async (items: readonly JsonValue[]): Promise<number> => {
         const extractedAt = new Date().toISOString();
+        let written = 0;
         for (const item of items) {
           const record = pipeline.toRecord(item);
+          if (record === undefined) continue;
+          // A field seen for the first time: its SCHEMA goes before the first record carrying it.
+          const schema = pipeline.takeSchemaChange();
+          if (schema !== undefined) await writer.write(schema);
           if (feedsIndex) {
             const sessionId = sessionIdOf(record);
             if (sessionId !== undefined) index.add(sessionId, createdMs(record));
           }
           const wait = writer.writeRecord(def.name, record, extractedAt);
           if (wait !== undefined) await wait;
+          written += 1;
         }
-        counter.add(items.length);
-        return items.length;
+        counter.add(written);
+        return written;
       };
       const count = await readWindow(selection, window, deps, sessionIds, emit);
       windows.done(window, count);
@@ -110,6 +127,7 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
       progress.windowDone(window, count);
     }
     counter.flush();
+    pipeline.finish();
   }
   await writer.write({ type: 'STATE', value: state });
   await writer.flush();
