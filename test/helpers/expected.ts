@@ -11,12 +11,13 @@ const schemaFields = (stream: Stream): string[] => Object.keys(schemaProperties(
 
 /**
  * A served value as the README's conversion table says a `["null", "string"]` field carries it
- * (an oracle independent of src/): strings as served, numbers as their decimal text, booleans as
- * "true"/"false", objects and arrays as their JSON text.
+ * (an oracle independent of src/): strings as served (NUL characters left for the caller to
+ * strip), numbers as their decimal text, booleans as "true"/"false", objects and arrays as their
+ * JSON text.
  */
 export function asText(value: unknown): string | null {
   if (value === null || value === undefined) return null;
-  if (typeof value === 'string') return value.replaceAll('\u0000', '');
+  if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return JSON.stringify(value);
 }
