@@ -13,13 +13,27 @@ import { configSchema, settingNames, typesOf, type SettingSchema } from '../src/
 const root = fileURLToPath(new URL('..', import.meta.url));
 export const MELTANO_YML_PATH = `${root}examples/meltano/meltano.yml`;
 
-/** The Meltano `kind` of a setting: from its JSON type; strings named `*_date` are dates. */
+/**
+ * The Meltano `kind` of a setting: from its JSON type; strings named `*_date` are dates.
+ *
+ * A `number` (a value that may have a fraction) is `kind: string`, never `decimal`: Meltano 2.15
+ * rejects `decimal` outright, and Meltano 4.x turns a decimal setting given through the
+ * environment into a Python Decimal that crashes `meltano run` ("Object of type Decimal is not
+ * JSON serializable"; ../shared/singer/meltano-invocation.md). The tap reads a numeric string
+ * ("30", "2.5") for a number setting, from a config file and from the environment.
+ */
 export function meltanoKind(name: string, setting: SettingSchema): string {
   const types = typesOf(setting).filter((type) => type !== 'null');
   const type = types[0] ?? 'string';
   if (type === 'string') return name.endsWith('_date') ? 'date_iso8601' : 'string';
-  if (type === 'number') return 'decimal';
+  if (type === 'number') return 'string';
   return type;
+}
+
+/** The default as meltano.yml gives it: a number setting of `kind: string` gets a string. */
+function meltanoValue(setting: SettingSchema): unknown {
+  const types = typesOf(setting);
+  return types[0] === 'number' && typeof setting.default === 'number' ? String(setting.default) : setting.default;
 }
 
 /** The extractor's `settings` list as meltano.yml lines, indented for the plugin entry. */
@@ -30,7 +44,7 @@ export function meltanoSettingsYaml(indent = '    '): string[] {
     return {
       name,
       kind: meltanoKind(name, setting),
-      ...(setting.default === undefined || secret ? {} : { value: setting.default }),
+      ...(setting.default === undefined || secret ? {} : { value: meltanoValue(setting) }),
       label: setting.title,
       description: setting.description,
       ...(secret ? { sensitive: true } : {}),

@@ -58,6 +58,13 @@ function defaultText(name: string): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
+/** A description's first sentence, on one line ("e.g." and "i.e." do not end one). */
+export function firstSentence(description: string): string {
+  const text = description.replace(/\s+/g, ' ').trim();
+  const end = /(?<!\be\.g|\bi\.e)\.(?=\s+[A-Z`])/.exec(text);
+  return end === null ? text : text.slice(0, end.index + 1);
+}
+
 function tableCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\r?\n/g, '<BR/>');
 }
@@ -73,7 +80,13 @@ function renderText(info: AboutInfo): string {
     'Settings:',
   ];
   for (const name of settingNames) {
-    lines.push(`  - Name: ${name}`, `    Type: ${typeText(name)}`, `    Environment Variable: ${envVarName(name)}`);
+    lines.push(
+      `  - Name: ${name}`,
+      `    Type: ${typeText(name)}`,
+      `    Default: ${isRequired(name) ? '(required)' : defaultText(name)}`,
+      `    Environment Variable: ${envVarName(name)}`,
+      `    Description: ${firstSentence(configSchema.properties[name]?.description ?? '')}`,
+    );
   }
   return lines.join('\n');
 }

@@ -10,7 +10,7 @@ import type { Logger } from './log.js';
 import { packageManifest } from './paths.js';
 import { loadSelection, schemaMessage, selectAll, type StreamSelection } from './singer/catalog.js';
 import type { TapState } from './singer/messages.js';
-import { loadState } from './singer/state.js';
+import { loadState, warnWithoutBookmarks } from './singer/state.js';
 import { createMessageWriter, type MessageWriter } from './singer/writer.js';
 import { runEnd, runSync } from './sync/sync.js';
 import type { TapIo } from './tap.js';
@@ -34,8 +34,14 @@ export async function runConnected(args: CliArgs, io: TapIo, log: Logger): Promi
     log.info(`connection test passed: ${settings.baseUrl} accepted the token`);
     return;
   }
-  const state: TapState = args.state === undefined ? { bookmarks: {} } : await loadState(args.state, startedAt);
-  if (args.state !== undefined) await writer.write({ type: 'STATE', value: state });
+  let state: TapState = { bookmarks: {} };
+  if (args.state !== undefined) {
+    const loaded = await loadState(args.state, startedAt, log);
+    const streams = selections.map((selection) => selection.def.name);
+    warnWithoutBookmarks(loaded, args.state, streams, settings.startDate, log);
+    state = loaded.state;
+    await writer.write({ type: 'STATE', value: state });
+  }
   log.info(`tap-wemasy ${packageManifest().version}: syncing ${selections.map((s) => s.def.name).join(', ') || 'no streams'}`);
   const started = Date.now();
   let status: 'succeeded' | 'failed' = 'failed';

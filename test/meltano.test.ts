@@ -86,7 +86,7 @@ function expectedKind(name: string, type: string | string[]): string {
     case 'string':
       return name.endsWith('_date') ? 'date_iso8601' : 'string';
     case 'number':
-      return 'decimal';
+      return 'string'; // never decimal: Meltano 2.15 rejects it, 4.x crashes on one from the environment
     default:
       return String(first);
   }
@@ -154,12 +154,28 @@ describe('examples/meltano/meltano.yml', () => {
       const spec = configSchema.properties[setting.name];
       if (spec === undefined) throw new Error(`unknown setting ${setting.name}`);
       expect(setting.kind, setting.name).toBe(expectedKind(setting.name, spec.type));
-      expect(setting.value, setting.name).toEqual(spec.default);
+      const numberAsText = spec.type === 'number' && typeof spec.default === 'number';
+      expect(setting.value, setting.name).toEqual(numberAsText ? String(spec.default) : spec.default);
       expect(setting.label, setting.name).toBe(spec.title);
       expect(setting.description, setting.name).toBe(spec.description);
       expect(setting.sensitive ?? false, setting.name).toBe(spec.secret === true || spec.writeOnly === true);
     }
     expect(settings.find((s) => s.name === 'api_token')?.sensitive).toBe(true);
+  });
+
+  it('uses only setting kinds that Meltano 2.15 and 4.x both accept, also from the environment: no decimal', () => {
+    // meltano-invocation.md: 2.15.3 rejects `decimal` ("'decimal' is not a valid SettingKind"); 4.2.2
+    // accepts it but crashes on a decimal given through the environment. These kinds are the ones
+    // the example ran with on 2.15.3 (besides decimal); integer works from the environment in both.
+    const kinds = new Set((extractor().settings ?? []).map((s) => s.kind));
+    expect(kinds.has('decimal')).toBe(false);
+    expect(meltanoYml).not.toMatch(/kind:\s*decimal/);
+    for (const kind of kinds) expect(['string', 'integer', 'boolean', 'date_iso8601', 'array', 'object']).toContain(kind);
+  });
+
+  it('describes only installs that work today: the executable built in this checkout, no npm registry install, no pip_url', () => {
+    expect(meltanoYml).not.toMatch(/npm install -g tap-wemasy\b/);
+    expect(extractor()).not.toHaveProperty('pip_url');
   });
 
   it('is byte for byte what scripts/sync-meltano.ts generates (run `npm run readme` after changing a setting)', async () => {

@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { TapError } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { Logger } from '../log.js';
+import { nearestSettings, orList } from './names.js';
 import { ENV_PREFIX, configSchema, envVarName, settingNames, typesOf, type SettingSchema } from './spec.js';
 
 /** The `--config` value that means "read settings from the environment". */
@@ -114,6 +115,27 @@ function castEnvValue(variable: string, text: string, setting: SettingSchema, lo
   return castScalar(variable, text, types, true);
 }
 
+/**
+ * `TAP_WEMASY_<NAME>` variables that name no setting: a near miss of a setting's variable is an
+ * error (the run would silently use the default); others are only mentioned. Meltano's extras
+ * (`TAP_WEMASY__SELECT`, `__METADATA`, ...: two underscores) are not settings and are skipped.
+ */
+function checkUnknownVariables(env: NodeJS.ProcessEnv, log: Logger): void {
+  const known = new Set(settingNames.map(envVarName));
+  const ignored: string[] = [];
+  for (const variable of Object.keys(env).sort()) {
+    if (!variable.startsWith(ENV_PREFIX) || known.has(variable)) continue;
+    const rest = variable.slice(ENV_PREFIX.length);
+    if (rest === '' || rest.startsWith('_')) continue;
+    const near = nearestSettings(rest.toLowerCase(), settingNames);
+    if (near.length > 0) {
+      throw new TapError('config', `environment variable ${variable} is not a setting (did you mean ${orList(near.map(envVarName))}?)`);
+    }
+    ignored.push(variable);
+  }
+  if (ignored.length > 0) log.info(`ignoring environment variables that name no setting: ${ignored.join(', ')}`);
+}
+
 /** Every known setting found in `env`, cast by type. Empty variables count as unset. */
 export function readEnvConfig(env: NodeJS.ProcessEnv, log: Logger): JsonObject {
   const out: JsonObject = {};
@@ -126,6 +148,7 @@ export function readEnvConfig(env: NodeJS.ProcessEnv, log: Logger): JsonObject {
     out[name] = castEnvValue(variable, text, setting, log);
     used.push(variable);
   }
+  checkUnknownVariables(env, log);
   if (used.length > 0) log.info(`reading settings from environment variables: ${used.join(', ')}`);
   else log.info(`--config ENV: no ${ENV_PREFIX}<SETTING> variables are set`);
   return out;

@@ -11,7 +11,8 @@ import { TapError } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { Logger } from '../log.js';
 import { formatInstant, isPositive, isValidZone, isZero, parseDuration, parseInstant } from '../time/iso.js';
-import { configSchema, secretSettings, settingNames, settingSchema } from './spec.js';
+import { nearestSettings, orList } from './names.js';
+import { configSchema, secretSettings, settingNames, settingSchema, typesOf } from './spec.js';
 import type { SessionId, Settings } from './settings-types.js';
 
 export interface ParseSettingsOptions {
@@ -158,22 +159,41 @@ function checkBaseUrl(text: string): { readonly url: string } | { readonly probl
   return { url: url.href.replace(/\/+$/, '') };
 }
 
-/** `start-date` → `start_date`, so typos of known settings can be pointed out. */
-function normaliseName(name: string): string {
-  return name
-    .trim()
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '_');
+/**
+ * Unknown keys: those close to a known setting (a typo: did you mean ...) and the others
+ * (extras an orchestrator may pass), which are only a warning.
+ */
+function unknownSettings(data: JsonObject, log: Logger): [string, string[]][] {
+  const unknown = Object.keys(data).filter((name) => settingSchema(name) === undefined);
+  const typos: [string, string[]][] = [];
+  const far: string[] = [];
+  for (const name of unknown) {
+    const near = nearestSettings(name, settingNames);
+    if (near.length > 0) typos.push([name, near]);
+    else far.push(name);
+  }
+  if (far.length > 0) log.warn(`ignoring unknown settings: ${far.join(', ')}`);
+  return typos;
 }
 
-function warnUnknown(data: JsonObject, log: Logger): void {
-  const unknown = Object.keys(data).filter((name) => settingSchema(name) === undefined);
-  if (unknown.length === 0) return;
-  const described = unknown.map((name) => {
-    const known = settingNames.find((candidate) => candidate === normaliseName(name));
-    return known === undefined ? name : `${name} (did you mean ${known}?)`;
-  });
-  log.warn(`ignoring unknown settings: ${described.join(', ')}`);
+/**
+ * A `number` setting given as a numeric string ("30", "2.5") becomes that number: Meltano passes
+ * such settings as strings (they are `kind: string` in meltano.yml, because Meltano 2.15 has no
+ * decimal kind and 4.x crashes on a decimal from the environment). Integer settings are `kind:
+ * integer`, which Meltano passes as numbers. Anything else is left for the schema check to report.
+ */
+function numbersFromStrings(data: JsonObject): void {
+  for (const name of settingNames) {
+    const value = data[name];
+    const setting = settingSchema(name);
+    if (typeof value !== 'string' || setting === undefined) continue;
+    const types = typesOf(setting);
+    if (types.includes('string') || !types.includes('number')) continue;
+    const text = value.trim();
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) continue;
+    const number = Number(text);
+    if (Number.isFinite(number)) data[name] = number;
+  }
 }
 
 /** Ids in the order given, each once (`1` and `"1"` are the same session). */
@@ -195,14 +215,16 @@ function ensure<T>(value: T | undefined, name: string): T {
 
 /**
  * Validates `raw` (the merged `--config` sources) and converts it to Settings.
- * `null` values count as unset (Meltano drops them too). Unknown settings are a warning.
+ * `null` values count as unset (Meltano drops them too). An unknown key close to a known
+ * setting is an error naming it (a typo); other unknown keys are a warning (config/names.ts).
  * @throws TapError('config') listing every problem, one setting at a time, on one line.
  */
 export function parseSettings(raw: JsonObject, options: ParseSettingsOptions): Settings {
   const { now, log } = options;
   // fromEntries, not assignment: a "__proto__" key from JSON.parse stays a plain (unknown) key.
   const data: JsonObject = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== null));
-  warnUnknown(data, log);
+  const typos = unknownSettings(data, log);
+  numbersFromStrings(data);
   for (const name of settingNames) {
     const fallback = configSchema.properties[name]?.default;
     if (data[name] === undefined && fallback !== undefined) data[name] = structuredClone(fallback);
@@ -214,6 +236,7 @@ export function parseSettings(raw: JsonObject, options: ParseSettingsOptions): S
     if (!list.includes(message)) list.push(message);
     problems.set(setting, list);
   };
+  for (const [name, near] of typos) report(name, `${name}: unknown setting (did you mean ${orList(near)}?)`);
   const validate = validator();
   if (!validate(data)) {
     for (const error of validate.errors ?? []) report(...describeSchemaError(error, data));
@@ -318,7 +341,7 @@ export function parseSettings(raw: JsonObject, options: ParseSettingsOptions): S
   const sessionFilters = isJsonObject(rawFilters) ? rawFilters : undefined;
 
   if (problems.size > 0) {
-    const ordered = [...settingNames.filter((name) => problems.has(name)), ...problems.keys()];
+    const ordered = [...typos.map(([name]) => name), ...settingNames.filter((name) => problems.has(name)), ...problems.keys()];
     const lines = [...new Set(ordered)].flatMap((name) => problems.get(name) ?? []);
     let message = `invalid config: ${lines.join('; ')}`;
     // Belt and braces: a token pasted into another setting is not echoed either.

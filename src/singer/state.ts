@@ -1,8 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { DateTime } from 'luxon';
+import split2 from 'split2';
 import { safeJsonErrorMessage } from '../config/load.js';
 import { TapError } from '../errors.js';
 import { isJsonObject, type JsonObject } from '../json.js';
+import type { Logger } from '../log.js';
 import { isStreamName, type StreamName } from '../streams/definitions.js';
 import { formatInstant, parseInstant } from '../time/iso.js';
 import type { TapState } from './messages.js';
@@ -44,22 +46,147 @@ export function parseState(raw: unknown, source: string, now: DateTime): TapStat
   return { ...raw, bookmarks } as TapState;
 }
 
-/** Reads `--state`: an empty file is an empty state (Meltano writes none when it has none). */
-export async function loadState(path: string, now: DateTime): Promise<TapState> {
-  let text: string;
+/** What a `--state` file held, once read. */
+export interface LoadedState {
+  readonly state: TapState;
+  /** The file had nothing in it (whitespace at most). */
+  readonly empty: boolean;
+}
+
+/** Singer message types other than STATE: a line of a tap's output that carries no state. */
+const OTHER_MESSAGES: ReadonlySet<string> = new Set(['SCHEMA', 'RECORD', 'ACTIVATE_VERSION', 'BATCH']);
+
+/**
+ * The state value inside one JSON value of a `--state` file, or why there is none:
+ * - `{"type": "STATE", "value": {...}}`, a STATE message (a line of a tap's output): its value;
+ * - `{"singer_state": {...}}`, what `meltano state get` prints: its `singer_state`;
+ * - any other object without a string `type`: the state value itself (what targets echo).
+ */
+function unwrap(raw: unknown): { value: unknown; wrapper?: 'STATE message' | 'nested STATE message' | 'Meltano state' } | { other: string } {
+  if (!isJsonObject(raw)) return { value: raw };
+  if (raw.type === 'STATE' && 'value' in raw) {
+    if (!('bookmarks' in raw)) return { value: raw.value, wrapper: 'STATE message' };
+    // A state into which an earlier version nested a whole STATE message: its own bookmarks are
+    // the newer ones, the envelope goes.
+    const { type: _type, value: _value, ...state } = raw;
+    return { value: state, wrapper: 'nested STATE message' };
+  }
+  if (typeof raw.type === 'string' && OTHER_MESSAGES.has(raw.type)) return { other: raw.type };
+  const keys = Object.keys(raw);
+  if (keys.length === 1 && keys[0] === 'singer_state') return { value: raw.singer_state, wrapper: 'Meltano state' };
+  return { value: raw };
+}
+
+const UNWRAPPED = {
+  'STATE message': 'reading the value of the STATE message it holds',
+  'Meltano state': 'reading "singer_state" of the Meltano state it holds',
+  'nested STATE message': 'dropping the "type" and "value" of a STATE message nested into it by an earlier run',
+} as const;
+
+/** The lines of a file, read as a stream (a tap's output can be large), without a BOM. */
+async function* fileLines(path: string): AsyncGenerator<string> {
+  let handle;
   try {
-    text = await readFile(path, 'utf8');
+    handle = await open(path, 'r');
   } catch (error) {
     throw stateError(path, (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'cannot be read');
   }
-  if (text.trim() === '') return { bookmarks: {} };
+  const lines = handle.createReadStream({ encoding: 'utf8' }).pipe(split2());
+  let first = true;
+  try {
+    for await (const line of lines as AsyncIterable<string>) {
+      yield first && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line;
+      first = false;
+    }
+  } catch (error) {
+    if (error instanceof TapError) throw error;
+    throw stateError(path, 'cannot be read');
+  } finally {
+    lines.destroy();
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Reads `--state` in every form users have (see unwrap()): one JSON document (the state value,
+ * a STATE message, `meltano state get` output; pretty-printed or not), or a file of JSON lines
+ * such as a tap's or a target's stdout, of which the last state counts. An empty file is an
+ * empty state. Whatever else is malformed is an error: never a silent full resync.
+ */
+export async function loadState(path: string, now: DateTime, log: Logger): Promise<LoadedState> {
+  let count = 0;
+  let lineNumber = 0;
+  let firstText = '';
+  /** Set when the first line is not JSON: the file is one document over several lines. */
+  let documentLines: string[] | undefined;
+  let last: { value: unknown; line: number } | undefined;
+  for await (const line of fileLines(path)) {
+    lineNumber += 1;
+    if (documentLines !== undefined) {
+      documentLines.push(line);
+      continue;
+    }
+    if (line.trim() === '') continue;
+    count += 1;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch (error) {
+      if (count > 1) throw stateError(path, `line ${lineNumber} is not valid JSON`);
+      documentLines = [line];
+      continue;
+    }
+    if (count === 1) firstText = line;
+    const found = unwrap(raw);
+    if ('other' in found) continue;
+    if (count > 1 && !isJsonObject(found.value)) throw stateError(path, `line ${lineNumber} is not a JSON object`);
+    last = { value: found.value, line: lineNumber };
+  }
+  if (documentLines !== undefined) return { state: parseDocument(documentLines.join('\n'), path, now, log), empty: false };
+  if (count === 0) return { state: { bookmarks: {} }, empty: true };
+  if (count === 1) return { state: parseDocument(firstText, path, now, log), empty: false };
+  if (last === undefined) throw stateError(path, `none of its ${count} JSON lines is a STATE message or a state`);
+  const state = parseState(last.value, path, now);
+  log.info(`state ${path}: reading the last state of its ${count} JSON lines (line ${last.line})`);
+  return { state, empty: false };
+}
+
+/** One JSON document: a state, a STATE message or Meltano's `{"singer_state": ...}`. */
+function parseDocument(text: string, path: string, now: DateTime, log: Logger): TapState {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
     throw stateError(path, `is not valid JSON (${safeJsonErrorMessage(error, text)})`);
   }
-  return parseState(raw, path, now);
+  const found = unwrap(raw);
+  if ('other' in found) throw stateError(path, `holds a ${found.other} message, not a state or a STATE message`);
+  const state = parseState(found.value, path, now);
+  if (found.wrapper !== undefined) log.info(`state ${path}: ${UNWRAPPED[found.wrapper]}`);
+  return state;
+}
+
+/**
+ * A warning when the incoming state gives none of the selected streams a bookmark: the run is a
+ * full sync from start_date, which is right for a first run and a surprise otherwise (the state
+ * of another tap, or a file that lost its content).
+ */
+export function warnWithoutBookmarks(
+  loaded: LoadedState,
+  path: string,
+  streams: readonly StreamName[],
+  startDate: DateTime,
+  log: Logger,
+): void {
+  if (streams.length === 0 || streams.some((stream) => readBookmark(loaded.state, stream) !== undefined)) return;
+  const fullSync = `a full sync from start_date ${formatInstant(startDate)} follows`;
+  if (loaded.empty) {
+    log.warn(`state ${path} is empty, so no stream has a bookmark: ${fullSync}`);
+    return;
+  }
+  const others = Object.keys(loaded.state.bookmarks).filter((name) => !streams.includes(name as StreamName));
+  const has = others.length === 0 ? 'it has no bookmarks' : `it has bookmarks for ${others.join(', ')} only: the state of another tap?`;
+  log.warn(`state ${path} has no bookmark for ${streams.join(', ')} (${has}): ${fullSync}`);
 }
 
 /** The instant through which `stream` is complete, if the state has one. */

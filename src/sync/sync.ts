@@ -98,7 +98,11 @@ async function syncStreams(selections: readonly StreamSelection[], initial: TapS
     for (let window = await windows.next(from); window !== undefined; window = await windows.next(window.end)) {
       deps.signal?.throwIfAborted();
       const feedsIndex = index !== undefined && def.name === 'sessions';
-      const emit = async (items: readonly JsonValue[]): Promise<number> => {
+      // The window's records, counted where they are written: requests of a window run
+      // concurrently, so a count returned through their promises and summed after an await
+      // (`count += await ...`) would lose the increments made meanwhile.
+      let count = 0;
+      const emit = async (items: readonly JsonValue[]): Promise<void> => {
         const extractedAt = new Date().toISOString();
         let written = 0;
         for (const item of items) {
@@ -112,13 +116,14 @@ async function syncStreams(selections: readonly StreamSelection[], initial: TapS
             if (sessionId !== undefined) index.add(sessionId, createdMs(record));
           }
           const wait = writer.writeRecord(def.name, record, extractedAt);
-          if (wait !== undefined) await wait;
+          count += 1;
           written += 1;
+          if (wait !== undefined) await wait;
         }
+        // Skipped items (a key that cannot be conformed) are not records: only what was written counts.
         counter.add(written);
-        return written;
       };
-      const count = await readWindow(selection, window, deps, sessionIds, emit);
+      await readWindow(selection, window, deps, sessionIds, emit);
       windows.done(window, count);
       if (index !== undefined && def.name === 'sessions') index.markCovered(window.start, window.end);
       const through = bookmark !== undefined && bookmark > window.end ? bookmark : window.end;
@@ -169,13 +174,12 @@ async function readWindow(
   window: Window,
   deps: SyncDeps,
   sessionIds: SessionIdSource,
-  emit: (items: readonly JsonValue[]) => Promise<number>,
-): Promise<number> {
+  emit: (items: readonly JsonValue[]) => Promise<void>,
+): Promise<void> {
   const range = toApiRange(window, deps.settings.timezone);
-  let count = 0;
   if (selection.def.name === 'sessions') {
-    for await (const items of deps.api.listSessions(range)) count += await emit(items);
-    return count;
+    for await (const items of deps.api.listSessions(range)) await emit(items);
+    return;
   }
   const ids = await sessionIds.idsFor(window);
   const size = deps.settings.sessionBatchSize;
@@ -195,12 +199,11 @@ async function readWindow(
         if (seen === undefined) emittedIds.push(id);
         else seen.add(id);
       }
-      count += await emit(fresh);
+      await emit(fresh);
     };
     if (selection.def.name === 'visits') await deps.api.streamVisits(range, batch, sink);
     else await deps.api.streamConversions(range, batch, sink);
   });
-  return count;
 }
 
 /** Fixed or adaptive windows; a child stream's adaptive windows end on full session batches. */

@@ -188,14 +188,48 @@ describe.concurrent('bad input: exit 2, one CRITICAL line naming the problem, no
   });
 });
 
+/** stderr without timestamps. */
+const stderrLines = (stderr: string): string[] => stderr.split('\n').filter((line) => line !== '').map((line) => line.replace(/^\S+ /, ''));
+
+describe('a misspelt setting stops the run: exit 2, exactly one stderr line naming the intended setting, no RECORD', () => {
+  const misspelt: [string, Record<string, unknown>, string[], string][] = [
+    ['time_zone', { time_zone: 'Europe/Amsterdam' }, [], 'invalid config: time_zone: unknown setting (did you mean timezone?)'],
+    ['timzone', { timzone: 'Europe/Amsterdam' }, [], 'invalid config: timzone: unknown setting (did you mean timezone?)'],
+    ['startDate', { startDate: '2026-01-01' }, ['start_date'], 'invalid config: startDate: unknown setting (did you mean start_date?); start_date: is missing (required)'],
+    ['api_tokn', { api_tokn: 'test-token' }, ['api_token'], 'invalid config: api_tokn: unknown setting (did you mean api_token?); api_token: is missing (required)'],
+  ];
+  it.each(misspelt)('%s', async (_name, config, without, line) => {
+    const run = await runTap(argsFor({ config, without, says: /./ }, quiet.url));
+    expect(run.code, run.stderr).toBe(2);
+    expect(stderrLines(run.stderr)).toEqual([`CRITICAL ${line}`]);
+    expect(run.stdout).not.toContain('"RECORD"');
+    expect(run.stdout).toBe('');
+    expect(quiet.requests).toEqual([]);
+  });
+
+  it('the same for a TAP_WEMASY_ variable with --config ENV; Meltano\'s extras (two underscores) are no settings', async () => {
+    const env = {
+      TAP_WEMASY_API_TOKEN: 'test-token',
+      TAP_WEMASY_START_DATE: '2026-01-01',
+      TAP_WEMASY_BASE_URL: quiet.url,
+      TAP_WEMASY_TIMZONE: 'Europe/Amsterdam',
+      TAP_WEMASY__SELECT: '["visits.*"]',
+      TAP_WEMASY__SCHEMA: '{}',
+    };
+    const run = await runTap(['--config', 'ENV'], { env });
+    expect(run.code, run.stderr).toBe(2);
+    expect(stderrLines(run.stderr)).toEqual(['CRITICAL environment variable TAP_WEMASY_TIMZONE is not a setting (did you mean TAP_WEMASY_TIMEZONE?)']);
+    expect(run.stdout).toBe('');
+    expect(quiet.requests).toEqual([]);
+  });
+});
+
 describe('input that is fine', () => {
-  it('unknown settings: a WARNING naming them (with a hint for a near miss), and the run succeeds', async () => {
-    const run = await runTap(argsFor({ config: { frobnicate: 1, 'Window-Size': 'P2D' }, says: /./ }, live.url));
+  it('unknown settings far from every known one: a WARNING naming them, and the run succeeds', async () => {
+    const run = await runTap(argsFor({ config: { frobnicate: 1, user_agent: 'etl/1.0' }, says: /./ }, live.url));
     expect(run.code, run.stderr).toBe(0);
-    const warnings = run.stderr.split('\n').filter((line) => / WARN .*unknown settings/.test(line));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/frobnicate/);
-    expect(warnings[0]).toMatch(/Window-Size \(did you mean window_size\?\)/);
+    const warnings = run.stderr.split('\n').filter((line) => / WARN /.test(line));
+    expect(warnings.map((line) => line.replace(/^\S+ /, ''))).toEqual(['WARN ignoring unknown settings: frobnicate, user_agent']);
     expect(criticalLines(run.stderr)).toEqual([]);
     expect(byId(run.records('sessions'))).toEqual(expectedRecords(live.dataset, 'sessions', '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z'));
   });

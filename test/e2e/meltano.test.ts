@@ -179,7 +179,23 @@ describe('settings from the environment (--config ENV)', () => {
     const fileRequests = api.requests.map((r) => `${r.endpoint} ${r.query.page ?? ''} ${r.rawBody}`).sort();
     api.reset();
 
-    const fromEnv = await runTap(['--config', 'ENV'], { env: asEnv(settings) });
+    // With everything else Meltano puts in the environment (its extras, MELTANO_*), which must
+    // not read as misspelt settings.
+    const meltanoExtras = {
+      TAP_WEMASY__SELECT: '["sessions.*","visits.*","conversions.*"]',
+      TAP_WEMASY__METADATA: '{}',
+      TAP_WEMASY__SCHEMA: '{}',
+      TAP_WEMASY__SELECT_FILTER: '[]',
+      TAP_WEMASY__LOAD_SCHEMA: 'tap_wemasy',
+      MELTANO_EXTRACT__SELECT: '["sessions.*"]',
+      MELTANO_EXTRACT_API_TOKEN: TOKEN,
+      MELTANO_EXTRACTOR_NAME: 'tap-wemasy',
+      MELTANO_EXTRACTOR_NAMESPACE: 'tap_wemasy',
+      MELTANO_EXTRACTOR_VARIANT: 'original',
+      MELTANO_ENVIRONMENT: 'dev',
+      MELTANO_STATE_BACKEND_URI: 'systemdb',
+    };
+    const fromEnv = await runTap(['--config', 'ENV'], { env: { ...asEnv(settings), ...meltanoExtras } });
     expect(fromEnv.code, fromEnv.stderr).toBe(0);
     expect(fromEnv.stderr).not.toMatch(/WARN|unknown setting/i);
     expect(recordsOf(fromEnv)).toEqual(recordsOf(fromFile));
@@ -193,6 +209,14 @@ describe('settings from the environment (--config ENV)', () => {
     const visitBatches = api.requests.filter((r) => r.endpoint === 'visits').map((r) => (r.body as { session_ids: unknown[] }).session_ids);
     expect(visitBatches.slice(0, 2).sort((a, b) => b.length - a.length)).toEqual([[26305, '26306', 26307], [26308]]);
     expect(api.requests.every((r) => r.authorized)).toBe(true);
+  });
+
+  it("Meltano's config file with the number settings as strings (they are kind: string in meltano.yml) syncs as with numbers", async () => {
+    const asText = { requests_per_minute: '60000', request_timeout: '5', retry_base_delay: '0.01', retry_max_delay: '0.05' };
+    const run = await runTap(['--config', configFile({ ...asText, end_date: '2026-01-02' })]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).not.toMatch(/WARN|CRITICAL/);
+    expect(byId(run.records('sessions'))).toEqual(expectedRecords(api.dataset, 'sessions', '2025-12-31T23:00:00Z', '2026-01-01T23:00:00Z'));
   });
 
   it('never logs the environment: no token, no Meltano variable, no other variable, even at debug level', async () => {

@@ -40,7 +40,7 @@ describe('renderAbout', () => {
     expect(text.startsWith('{\n  "name": "tap-wemasy",')).toBe(true);
   });
 
-  it('text: Meltano SDK layout, one Name/Type/Environment Variable block per setting', () => {
+  it('text: Meltano SDK layout, one Name/Type/Default/Environment Variable/Description block per setting', () => {
     const lines = renderAbout('text').trimEnd().split('\n');
     expect(lines.slice(0, 5)).toEqual([
       'Name: tap-wemasy',
@@ -52,15 +52,25 @@ describe('renderAbout', () => {
     expect(lines.slice(5, 10)).toEqual(['  - catalog', '  - discover', '  - state', '  - about', '  - test']);
     expect(lines[10]).toBe('Settings:');
     const blocks = lines.slice(11);
-    expect(blocks).toHaveLength(settingNames.length * 3);
+    expect(blocks).toHaveLength(settingNames.length * 5);
     settingNames.forEach((name, index) => {
-      expect(blocks.slice(index * 3, index * 3 + 3)).toEqual([
-        `  - Name: ${name}`,
-        `    Type: ${String(configSchema.properties[name]?.type)}`,
-        `    Environment Variable: ${envVarName(name)}`,
-      ]);
+      const setting = configSchema.properties[name];
+      const block = blocks.slice(index * 5, index * 5 + 5);
+      expect(block.slice(0, 2)).toEqual([`  - Name: ${name}`, `    Type: ${String(setting?.type)}`]);
+      expect(block[2]).toMatch(/^ {4}Default: \S/);
+      expect(block[3]).toBe(`    Environment Variable: ${envVarName(name)}`);
+      // The description's first sentence: a prefix of it, on one line.
+      const description = block[4]?.replace(/^ {4}Description: /, '') ?? '';
+      expect(description.length, name).toBeGreaterThan(10);
+      expect(setting?.description.replace(/\s+/g, ' ').startsWith(description), name).toBe(true);
     });
     expect(blocks).toContain('    Environment Variable: TAP_WEMASY_API_TOKEN');
+    const block = (name: string) => blocks.slice(settingNames.indexOf(name) * 5, settingNames.indexOf(name) * 5 + 5);
+    expect(block('api_token')[2]).toBe('    Default: (required)');
+    expect(block('timezone')[2]).toBe('    Default: UTC');
+    expect(block('session_filters')[2]).toBe('    Default: {}');
+    expect(block('end_date')[2]).toBe('    Default: None');
+    expect(block('window_size')[4]).toBe('    Description: ISO 8601 duration of one date window (one request range), e.g. P1D or PT6H.');
   });
 
   it('markdown: title, capabilities, one table row per setting, closing line', () => {

@@ -5,6 +5,7 @@ import { Ajv } from 'ajv';
 import { DateTime, Duration } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV_SOURCE, loadRawConfig, safeJsonErrorMessage } from '../../src/config/load.js';
+import { nearestSettings } from '../../src/config/names.js';
 import { parseSettings, redactConfig } from '../../src/config/settings.js';
 import { configSchema, envVarName, secretSettings, settingNames } from '../../src/config/spec.js';
 import { TapError } from '../../src/errors.js';
@@ -187,6 +188,13 @@ describe('parseSettings: defaults and conversion', () => {
     expect(parse({ ...BASE, start_date: '2026-06-01T12:00:00Z' }).startDate.equals(NOW)).toBe(true);
   });
 
+  it('reads a number setting given as a numeric string (Meltano passes kind: string settings so)', () => {
+    const settings = parse({ ...BASE, requests_per_minute: '30', request_timeout: ' 2.5 ', retry_base_delay: '0.5' });
+    expect(settings.http.requestsPerMinute).toBe(30);
+    expect(settings.http.timeoutMs).toBe(2500);
+    expect(settings.http.retryBaseDelayMs).toBe(500);
+  });
+
   it('treats null as unset', () => {
     const settings = parse({ ...BASE, end_date: null, timezone: null, session_ids: null });
     expect(settings.endDate).toBeUndefined();
@@ -195,12 +203,38 @@ describe('parseSettings: defaults and conversion', () => {
     expect(thrown(() => parse({ ...BASE, api_token: null })).message).toContain('api_token: is missing');
   });
 
-  it('warns once about unknown settings, naming likely typos', () => {
+  it('warns once about unknown settings far from every known one', () => {
     const { log, lines } = capturingLogger();
-    parse({ ...BASE, foo: 1, 'Window-Size': 'P2D', bar: null }, log);
+    parse({ ...BASE, foo: 1, user_agent: 'x', stream_maps: {}, bar: null }, log);
     const warnings = lines.filter((line) => line.includes(' WARN '));
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('ignoring unknown settings: foo, Window-Size (did you mean window_size?)');
+    expect(warnings[0]).toContain('ignoring unknown settings: foo, user_agent, stream_maps');
+  });
+
+  it.each([
+    ['time_zone', 'timezone'],
+    ['timzone', 'timezone'],
+    ['TimeZone', 'timezone'],
+    ['startDate', 'start_date'],
+    ['Window-Size', 'window_size'],
+    ['window size', 'window_size'],
+    ['api_tokn', 'api_token'],
+    ['session_id', 'session_ids'],
+    ['conversion_type', 'conversion_types'],
+    ['baseUrl', 'base_url'],
+    ['max_retires', 'max_retries'],
+  ])('stops at an unknown key close to a known one: %s (did you mean %s?)', (typo, meant) => {
+    const raw: JsonObject = { ...BASE, [typo]: 'Europe/Amsterdam' };
+    if (meant in raw) delete raw[meant];
+    const error = thrown(() => parse(raw));
+    expect(error.kind).toBe('config');
+    expect(error.message).toMatch(new RegExp(`^invalid config: ${typo}: unknown setting \\(did you mean ${meant}\\?\\)`));
+    expect(error.message).not.toContain(TOKEN);
+  });
+
+  it('extras that orchestrators and SDK-based tooling pass are far from every setting (a warning, not an error)', () => {
+    const extras = ['user_agent', 'stream_maps', 'stream_map_config', 'flattening_enabled', 'flattening_max_depth', 'batch_config', 'select', 'metadata', 'schema', 'load_schema', 'state', 'catalog', 'properties'];
+    for (const extra of extras) expect(nearestSettings(extra, settingNames), extra).toEqual([]);
   });
 
   it('treats a "__proto__" key as just another unknown setting', () => {
@@ -297,7 +331,7 @@ describe('parseSettings: every bad setting is named', () => {
     ['max_retries negative', { max_retries: -1 }, 'max_retries: must be at least 0'],
     ['max_retries big', { max_retries: 101 }, 'max_retries: must be at most 100'],
     ['retry_base_delay negative', { retry_base_delay: -0.5 }, 'retry_base_delay: must be at least 0, got -0.5'],
-    ['retry_max_delay text', { retry_max_delay: '60' }, 'retry_max_delay: must be a number, not a string'],
+    ['retry_max_delay text', { retry_max_delay: '60 s' }, 'retry_max_delay: must be a number, not a string'],
     ['base_url a number', { base_url: 443 }, 'base_url: must be a string'],
   ];
 
