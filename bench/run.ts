@@ -391,7 +391,7 @@ async function requestEconomy(): Promise<void> {
     `Dataset: ${formatNumber(expected.sessions)} sessions (one per ${datasetOptions.sessionIntervalSeconds} s), ` +
       `${formatNumber(expected.visits)} visits, ${formatNumber(expected.conversions)} conversions ` +
       `(visitsPerSession ${datasetOptions.visitsPerSession}, conversionEvery ${datasetOptions.conversionEvery}); ` +
-      'defaults otherwise (session_batch_size 100 growing up to 10000, sessions_page_size 10000, session_lookback P1D); the server takes any number of session ids.',
+      'defaults otherwise (session_batch_size 1000 growing up to 10000, sessions_page_size 10000, session_lookback P1D); the server takes any number of session ids.',
   );
   print();
   print(
@@ -661,7 +661,7 @@ async function requestTable(): Promise<void> {
   print('window floor = the fewest requests the windows the tap used allow: per listing ceil(its sessions / per_page) pages,');
   print('per visits or conversions window ceil(its session ids / ids cap); overhead = floor - minimum (one partial page or');
   print('batch per window and stream, and the session_lookback day each child window asks for again). The rest (total -');
-  print('floor) is what learning costs: batches growing from session_batch_size 100, and the refused request that finds the cap.');
+  print('floor) is what learning costs: batches below the cap before it is known, and the refused request that finds it.');
 }
 
 async function simulatedYear(): Promise<void> {
