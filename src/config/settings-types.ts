@@ -24,6 +24,8 @@ export interface Settings {
   readonly baseUrl: string;
   readonly startDate: DateTime;
   readonly endDate: DateTime | undefined;
+  /** How long before the moment the run began it ends (records show up late in the API). */
+  readonly endLag: Duration;
   /** IANA zone the API reads and writes its zone-less date-times in. */
   readonly timezone: string;
   readonly windowSize: Duration;
@@ -42,5 +44,7 @@ export interface Settings {
   readonly conversionTypes: readonly string[] | undefined;
   /** `--discover` samples the API to add fields the shipped schemas lack (singer/sample.ts). */
   readonly discoverSample: boolean;
+  /** Fail the run at the first value that cannot be conformed to its type without loss (sync/conform.ts). */
+  readonly strictTypes: boolean;
   readonly http: HttpSettings;
 }

@@ -304,6 +304,7 @@ export function parseSettings(raw: JsonObject, options: ParseSettingsOptions): S
     return parsed;
   };
   const windowSize = duration('window_size', false);
+  const endLag = duration('end_lag', true);
   const lookbackWindow = duration('lookback_window', true);
   const sessionLookback = duration('session_lookback', false);
   const maxWindowSize = duration('max_window_size', false);
@@ -356,6 +357,7 @@ export function parseSettings(raw: JsonObject, options: ParseSettingsOptions): S
     baseUrl: ensure(baseUrl, 'base_url'),
     startDate: ensure(startDate, 'start_date'),
     endDate,
+    endLag: ensure(endLag, 'end_lag'),
     timezone: ensure(timezone, 'timezone'),
     windowSize: ensure(windowSize, 'window_size'),
     lookbackWindow: ensure(lookbackWindow, 'lookback_window'),
@@ -370,6 +372,7 @@ export function parseSettings(raw: JsonObject, options: ParseSettingsOptions): S
     sessionsPageSize: ensure(number('sessions_page_size'), 'sessions_page_size'),
     conversionTypes,
     discoverSample: passed('discover_sample') === true,
+    strictTypes: passed('strict_types') === true,
     http: {
       requestsPerMinute: ensure(number('requests_per_minute'), 'requests_per_minute'),
       rateLimitWindowMs: Math.max(1000, ensure(rateLimitWindow, 'rate_limit_window').toMillis()),

@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { applyDrift, type DriftStream } from './drift.js';
 import { hash32, pick } from './hash.js';
 import { createZoneTime, type ParsedLocalTime } from './local-time.js';
 
@@ -26,6 +27,15 @@ import { createZoneTime, type ParsedLocalTime } from './local-time.js';
  *   type = pick(['click', 'url'], c, 31), name = pick(CONVERSION_NAMES, c, 32),
  *   value = (h(c, 33) % 100000) / 100, url = pick(CONVERSION_PATHS, c, 34),
  *   updated_at = created_at, goal_id = 1 + h(c, 35) % 20 with `extraFields`.
+ * - with `driftSeed`, the undocumented fields then drift and new fields appear (drift.ts).
+ *
+ * Late and changing data (both off by default; the items above are then the only truth):
+ * - with `visibilityDelaySeconds` D > 0, an object is served only from created + d on, d =
+ *   h(id, 12 | 25 | 36) % (D + 1) seconds for a session | visit | conversion;
+ * - with `openSessions`, a session or visit is open until created + time_spend: served at an
+ *   instant t before that, its time_spend is floor((t - created) / 1 s) and its updated_at is
+ *   created + that time_spend. From then on it is the item above, its final form.
+ * What the server serves at t is `liveItem(kind, entry, t)`; the frozen items are the final truth.
  */
 
 export interface DatasetOptions {
@@ -53,7 +63,20 @@ export interface DatasetOptions {
   readonly nulInStrings?: boolean;
   /** Shift each session by its hash jitter inside its slot. Default true. */
   readonly jitter?: boolean;
+  /**
+   * Field drift (drift.ts): with a seed other than 0, every undocumented field of every item
+   * takes a value of a kind (every JSON type) chosen by the seed and the item's id. Default 0 (off).
+   */
+  readonly driftSeed?: number;
+  /** With driftSeed: items created at or after this ISO instant carry new fields (drift.ts NEW_FIELDS). Default: never. */
+  readonly newFieldsFrom?: string;
+  /** Objects become visible up to this many seconds after their created_at (seeded per id). Default 0. */
+  readonly visibilityDelaySeconds?: number;
+  /** Sessions and visits change (time_spend, updated_at) until they close. Default false. */
+  readonly openSessions?: boolean;
 }
+
+export type ItemKind = 'sessions' | 'visits' | 'conversions';
 
 export type ResolvedDatasetOptions = { readonly [K in keyof DatasetOptions]-?: NonNullable<DatasetOptions[K]> };
 
@@ -145,7 +168,15 @@ export interface Dataset {
    * would reject.
    */
   sessionsInLocalRange(startLocal: string, endLocal: string, options?: SessionQueryOptions): SessionEntry[];
+  /** True when visibilityDelaySeconds or openSessions make what is served depend on the clock. */
+  readonly live: boolean;
+  /** When the object can first be seen (epoch ms). */
+  visibleFromMs(kind: ItemKind, entry: { readonly id: number; readonly createdAtMs: number }): number;
+  /** The object as the API serves it at `nowMs`: undefined before it is visible, else its form then. */
+  liveItem<I extends SessionItem | VisitItem | ConversionItem>(kind: ItemKind, entry: { readonly item: I; readonly id: number; readonly createdAtMs: number }, nowMs: number): I | undefined;
 }
+
+const VISIBILITY_SALT: Readonly<Record<ItemKind, number>> = { sessions: 12, visits: 25, conversions: 36 };
 
 /** Visits and conversions fall within this many seconds after their session began (20 hours). */
 export const CHILD_SPREAD_SECONDS = 72_000;
@@ -181,6 +212,10 @@ const DEFAULTS: ResolvedDatasetOptions = {
   bareVisitIds: false,
   nulInStrings: false,
   jitter: true,
+  driftSeed: 0,
+  newFieldsFrom: '9999-12-31T00:00:00Z',
+  visibilityDelaySeconds: 0,
+  openSessions: false,
 };
 
 /** Ranges wider than this many slots are refused rather than generated. */
@@ -221,9 +256,14 @@ export function createDataset(options: DatasetOptions = {}): Dataset {
   positiveInteger(opts.visitsPerSession, 'visitsPerSession', 0, 99);
   positiveInteger(opts.conversionEvery, 'conversionEvery', 1);
   const intervalMs = intervalSeconds * 1000;
+  positiveInteger(opts.visibilityDelaySeconds, 'visibilityDelaySeconds', 0);
   const epochMs = instantMs(opts.epoch, 'epoch');
   if (epochMs % 1000 !== 0) throw new RangeError('epoch must be a whole second');
   const untilMs = instantMs(opts.until, 'until');
+  const newFieldsFromMs = instantMs(opts.newFieldsFrom, 'newFieldsFrom');
+  const drift = (item: Record<string, unknown>, stream: DriftStream, id: number, createdAtMs: number): void => {
+    if (opts.driftSeed !== 0) applyDrift(item, stream, id, opts.driftSeed, createdAtMs >= newFieldsFromMs);
+  };
   const jitterSlots = opts.jitter ? Math.floor(intervalSeconds / 2) : 0;
   const cache = new Map<number, SessionRecord>();
   /** `text` with a NUL after its first character, for every third id, with `nulInStrings`. */
@@ -259,6 +299,7 @@ export function createDataset(options: DatasetOptions = {}): Dataset {
     if (withIp) item.ip_address = `203.0.113.${1 + (hash32(k, 10) % 254)}`;
     item.updated_at = time.format(createdAtMs + timeSpend * 1000);
     if (opts.extraFields) item.utm_source = pick(UTM_SOURCES, k, 11);
+    drift(item, 'sessions', k, createdAtMs);
     return Object.freeze({ item: Object.freeze(item) as unknown as SessionItem, id: k, createdAtMs });
   }
 
@@ -282,6 +323,7 @@ export function createDataset(options: DatasetOptions = {}): Dataset {
         updated_at: time.format(createdAtMs + timeSpend * 1000),
       };
       if (opts.extraFields) item.device_pixel_ratio = pick(PIXEL_RATIOS, id, 24);
+      drift(item, 'visits', id, createdAtMs);
       return Object.freeze({ item: Object.freeze(item) as unknown as VisitItem, id, sessionId: k, createdAtMs });
     });
   }
@@ -305,6 +347,7 @@ export function createDataset(options: DatasetOptions = {}): Dataset {
         updated_at: createdAt,
       };
       if (opts.extraFields) item.goal_id = 1 + (hash32(id, 35) % 20);
+      drift(item, 'conversions', id, createdAtMs);
       return Object.freeze({ item: Object.freeze(item) as unknown as ConversionItem, id, sessionId: k, createdAtMs });
     });
   }
@@ -368,8 +411,22 @@ export function createDataset(options: DatasetOptions = {}): Dataset {
     return parsed;
   };
 
+  const visibleFromMs = (kind: ItemKind, entry: { readonly id: number; readonly createdAtMs: number }): number =>
+    entry.createdAtMs + (opts.visibilityDelaySeconds === 0 ? 0 : (hash32(entry.id, VISIBILITY_SALT[kind]) % (opts.visibilityDelaySeconds + 1)) * 1000);
+
   return {
     options: opts,
+    live: opts.visibilityDelaySeconds > 0 || opts.openSessions,
+    visibleFromMs,
+    liveItem(kind, entry, nowMs) {
+      // Nothing is served before it happened, nor before its visibility delay has passed.
+      if (nowMs < visibleFromMs(kind, entry)) return undefined;
+      if (!opts.openSessions || kind === 'conversions') return entry.item;
+      const item = entry.item as SessionItem | VisitItem;
+      const spent = Math.floor((nowMs - entry.createdAtMs) / 1000);
+      if (spent >= item.time_spend) return entry.item;
+      return { ...item, time_spend: spent, updated_at: time.format(entry.createdAtMs + spent * 1000) } as typeof entry.item;
+    },
     zone: opts.zone,
     epochMs,
     intervalMs,
