@@ -33,7 +33,7 @@ export async function runTap(argv: readonly string[], io: TapIo): Promise<number
     await dispatch(args, io, log);
     return 0;
   } catch (error) {
-    const reason = io.signal?.aborted ? io.signal.reason : undefined;
+    const reason: unknown = io.signal?.aborted ? io.signal.reason : undefined;
     const shown = reason instanceof TapError ? reason : error;
     log.critical(describeError(shown));
     if (debug || !(shown instanceof TapError)) {

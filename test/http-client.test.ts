@@ -176,7 +176,7 @@ async function failure(promise: Promise<unknown>, kind: ErrorKind): Promise<ApiE
 
 const warnings = (): string[] => lines.filter((line) => line.includes(' WARN '));
 const metrics = (): Array<{ value: number; tags: Record<string, unknown> }> =>
-  lines.filter((line) => line.startsWith('INFO METRIC: ')).map((line) => JSON.parse(line.slice(13)));
+  lines.filter((line) => line.startsWith('INFO METRIC: ')).map((line) => JSON.parse(line.slice(13)) as { value: number; tags: Record<string, unknown> });
 
 /** The system clock, except that sleeping is fast-forwarded: each wait is recorded, and time jumps by it. */
 function fastForwardClock(): { clock: Clock; waits: number[] } {
@@ -235,7 +235,7 @@ describe('a successful request', () => {
       {
         type: 'timer',
         metric: 'http_request_duration',
-        value: expect.any(Number),
+        value: expect.any(Number) as number,
         tags: { endpoint: PATH, http_status_code: 200, status: 'succeeded' },
       },
     ]);

@@ -65,6 +65,14 @@ function silenceTimeout(ms: number): {
   let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(expire, ms);
   let paused = 0;
   let inBody = false;
+  // Pauses nest (`paused` counts them); only the last resume starts a new timer, so concurrent
+  // `outside` calls never overwrite each other's timer.
+  const pause = (): void => {
+    if (paused++ === 0) clearTimeout(timer);
+  };
+  const resume = (): void => {
+    if (--paused === 0 && !controller.signal.aborted) timer = setTimeout(expire, ms);
+  };
   /** Restarts the count (Timeout.refresh: no new timer per chunk). */
   const restart = (): void => {
     if (paused === 0 && !controller.signal.aborted) timer?.refresh();
@@ -80,7 +88,7 @@ function silenceTimeout(ms: number): {
     },
     watchBody(response) {
       if (response.body === null) return response;
-      const reader = response.body.getReader();
+      const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
       // Pulled only when the reader of the response asks for more (highWaterMark 0): no chunk is
       // read ahead while the reader waits outside.
       const body = new ReadableStream<Uint8Array>(
@@ -103,11 +111,11 @@ function silenceTimeout(ms: number): {
     clear: () => clearTimeout(timer),
     clock: {
       async outside(work) {
-        if (paused++ === 0) clearTimeout(timer);
+        pause();
         try {
           return await work;
         } finally {
-          if (--paused === 0 && !controller.signal.aborted) timer = setTimeout(expire, ms);
+          resume();
         }
       },
     },

@@ -131,7 +131,7 @@ export async function loadState(path: string, now: DateTime, log: Logger): Promi
     let raw: unknown;
     try {
       raw = JSON.parse(line);
-    } catch (error) {
+    } catch {
       if (count > 1) throw stateError(path, `line ${lineNumber} is not valid JSON`);
       documentLines = [line];
       continue;

@@ -54,7 +54,6 @@ function isDateTimeProperty(schema: JsonValue | undefined): boolean {
 
 export function createRecordPipeline(selection: StreamSelection, zone: string, log: Logger, addFormats?: AddFormats): RecordPipeline {
   const stream = selection.def.name;
-  const endpoint = selection.def.endpoint;
   const properties = isJsonObject(selection.schema.properties) ? selection.schema.properties : {};
   const known = new Set(Object.keys(properties));
   const emitted = selection.fields;
@@ -113,7 +112,8 @@ export function createRecordPipeline(selection: StreamSelection, zone: string, l
         }
         record[field] = converted;
       }
-      if (!validate(record as unknown)) {
+      const valid: boolean = validate(record); // not as a type guard: `record` stays a JsonObject below
+      if (!valid) {
         const error = validate.errors?.[0];
         const where = error?.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : 'record';
         const id = record.id === undefined ? '' : ` id=${JSON.stringify(record.id)}`;

@@ -175,7 +175,13 @@ function matchesFilter(actual: unknown, wanted: unknown): boolean {
   if (wanted === null) return actual === null || actual === undefined;
   if (Array.isArray(wanted)) return wanted.some((w) => matchesFilter(actual, w));
   if (actual === undefined || actual === null || typeof wanted === 'object') return false;
-  return String(actual) === String(wanted);
+  const text = scalarText(actual);
+  return text !== undefined && text === scalarText(wanted);
+}
+
+/** A JSON scalar as the text a query parameter would carry; `undefined` for anything else. */
+function scalarText(value: unknown): string | undefined {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
 }
 
 /** Sorts on the column like SQL ORDER BY, then on id ascending so that pages are stable. */
@@ -256,7 +262,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     for (const sessionId of new Set(query.sessionIds)) {
       const children = kind === 'visits' ? dataset.visitsOf(sessionId) : dataset.conversionsOf(sessionId);
       for (const child of children) {
-        const served = dataset.live ? dataset.liveItem(kind, child as { item: VisitItem | ConversionItem; id: number; createdAtMs: number }, now()) : child.item;
+        const served = dataset.live ? dataset.liveItem<VisitItem | ConversionItem>(kind, child, now()) : child.item;
         if (served === undefined) continue;
         const item = served as { created_at: string; type?: string };
         if (wantedIds !== undefined && !wantedIds.has(child.id)) continue;
