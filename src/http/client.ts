@@ -1,5 +1,4 @@
 import type { Clock } from '../clock.js';
-import type { HttpSettings } from '../config/settings-types.js';
 import { ApiError, TapError } from '../errors.js';
 import { isJsonObject, type JsonObject } from '../json.js';
 import type { Logger } from '../log.js';
@@ -11,6 +10,19 @@ export interface ApiRequest {
   readonly path: string;
   readonly body: JsonObject;
   readonly query?: Readonly<Record<string, string>>;
+}
+
+/** HTTP behaviour, in the units the code uses. */
+export interface HttpSettings {
+  readonly requestsPerMinute: number;
+  /** The window the server's rate-limit headers count in (the API's is a minute). */
+  readonly rateLimitWindowMs: number;
+  readonly timeoutMs: number;
+  readonly maxRetries: number;
+  /** First retry delay for faults; doubled each attempt, with jitter. */
+  readonly retryBaseDelayMs: number;
+  /** Cap of a backoff delay; also the wait after a 429 that carries no Retry-After. */
+  readonly retryMaxDelayMs: number;
 }
 
 export interface HttpClientOptions {

@@ -20,7 +20,7 @@ import { TapError, describeError } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { Logger } from '../log.js';
 import { shippedSchema, type StreamName } from '../streams/definitions.js';
-import type { TapIo } from '../tap.js';
+import type { TapIo } from '../io.js';
 import { discoverCatalog, type Catalog, type CatalogEntry, type MetadataEntry } from './catalog.js';
 
 /** Largest list-sessions page asked for while sampling. */

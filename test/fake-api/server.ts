@@ -1,8 +1,5 @@
-import { realpathSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve as resolvePath } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createDataset, type ConversionItem, type Dataset, type DatasetOptions, type SessionItem, type VisitItem } from './dataset.js';
 import { cannedFaultResponse, createFaultQueue, withEchoedAuthorization, type CannedResponse, type Endpoint, type Fault, type FaultKind } from './faults.js';
 import { paginate } from './paginator.js';
@@ -12,7 +9,7 @@ import { laravelMessage, validateChildrenBody, validateSessionsBody, type Childr
 /**
  * A node:http server on 127.0.0.1 that implements the Wemasy Analytics API contract
  * (/work/shared/api/wemasy-analytics.md) over the deterministic dataset, with scripted faults.
- * Run it alone with `npx tsx test/fake-api/server.ts --port 8787 --zone Europe/Amsterdam`.
+ * Run it alone with `npm run server` or `npx tsx test/fake-api/standalone.ts --port 8787 --zone Europe/Amsterdam`.
  */
 
 export type { Endpoint, Fault, FaultKind } from './faults.js';
@@ -495,23 +492,4 @@ function checkBodyRate(rate: BodyRate | undefined): BodyRate | undefined {
   if (!Number.isInteger(rate.bytesPerChunk) || rate.bytesPerChunk < 1) throw new RangeError(`bodyRate.bytesPerChunk must be an integer >= 1, got ${rate.bytesPerChunk}`);
   if (!(rate.intervalMs >= 0)) throw new RangeError(`bodyRate.intervalMs must be >= 0, got ${rate.intervalMs}`);
   return rate;
-}
-
-function isMainModule(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(resolvePath(script)) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMainModule()) {
-  import('./standalone.js')
-    .then(({ runStandalone }) => runStandalone(process.argv.slice(2)))
-    .catch((error: unknown) => {
-      process.stderr.write(`fake-api: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-    });
 }

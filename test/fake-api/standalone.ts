@@ -1,9 +1,12 @@
+import { realpathSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startFakeApi, type FakeApi, type FakeApiOptions } from './server.js';
 
 /**
  * The fake API as a process of its own, for the demo and by hand:
- * `npx tsx test/fake-api/server.ts --port 8787 --zone Europe/Amsterdam`.
+ * `npx tsx test/fake-api/standalone.ts --port 8787 --zone Europe/Amsterdam`.
  * Prints one line `fake-api listening on <base URL>` to stderr once it accepts requests, and
  * closes on SIGINT / SIGTERM.
  */
@@ -11,7 +14,7 @@ import { startFakeApi, type FakeApi, type FakeApiOptions } from './server.js';
 /** The stderr line announcing the base URL starts with this. */
 export const READY_PREFIX = 'fake-api listening on ';
 
-const USAGE = `usage: tsx test/fake-api/server.ts [options]
+const USAGE = `usage: tsx test/fake-api/standalone.ts [options]
   --port N                 port on 127.0.0.1 (default 0: any free port)
   --zone NAME              project IANA zone (default UTC)
   --token T                accepted Bearer token (default test-token)
@@ -98,4 +101,21 @@ export async function runStandalone(argv: readonly string[]): Promise<FakeApi | 
   process.once('SIGTERM', stop);
   process.stderr.write(`${READY_PREFIX}${api.url} (zone ${api.dataset.zone})\n`);
   return api;
+}
+
+function isMainModule(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(resolvePath(script)) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMainModule()) {
+  runStandalone(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`fake-api: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
 }
