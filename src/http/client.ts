@@ -218,6 +218,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
             'User-Agent': userAgent,
           },
           body: JSON.stringify(request.body),
+          // Never followed: a 302/303 turns the POST into a GET without its body. Not 'error'
+          // either: fetch would throw a bare "fetch failed", a network error the loop retries;
+          // a 3xx answer becomes a clear error below (statusError).
+          redirect: 'manual',
           signal,
         });
       } catch (error) {
@@ -255,6 +259,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         : excerpt(body) || '(empty body)';
     const context = { endpoint, status };
     switch (true) {
+      case status >= 300 && status < 400:
+        return new ApiError(
+          'request-rejected',
+          `Wemasy redirected POST ${endpoint} (${status}) to ${redirectTarget(response.headers.get('location'))}; the tap does not follow redirects: check base_url`,
+          context,
+        );
       case status === 401:
         return new ApiError('auth', `Wemasy refused the API token (401) on POST ${endpoint}: ${serverMessage}`, context);
       case status === 403:
@@ -286,6 +296,16 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         return new ApiError('server-fault', `Wemasy server fault (${status}) on POST ${endpoint}: ${serverMessage}`, context);
       default:
         return new ApiError('request-rejected', `Wemasy answered ${status} to POST ${endpoint}: ${serverMessage}`, context);
+    }
+  }
+
+  /** Where a redirect points, as its host only (never a path or query that could carry a secret). */
+  function redirectTarget(location: string | null): string {
+    if (location === null) return 'no Location';
+    try {
+      return `host ${excerpt(new URL(location, `${baseUrl}/`).host)}`;
+    } catch {
+      return 'an unreadable Location';
     }
   }
 
