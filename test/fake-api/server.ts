@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createDataset, type ConversionItem, type Dataset, type DatasetOptions, type SessionItem, type VisitItem } from './dataset.js';
+import { wireJson } from './drift.js';
 import { cannedFaultResponse, createFaultQueue, withEchoedAuthorization, type CannedResponse, type Endpoint, type Fault, type FaultKind } from './faults.js';
 import { paginate } from './paginator.js';
 import { createRateLimiter, type RateDecision, type RateLimitOptions } from './rate-limit.js';
@@ -162,7 +163,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 const json = (status: number, value: unknown, headers?: Record<string, string>): CannedResponse => ({
   status,
   contentType: 'application/json',
-  body: JSON.stringify(value),
+  body: wireJson(value),
   ...(headers === undefined ? {} : { headers }),
 });
 
