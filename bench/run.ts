@@ -10,6 +10,13 @@
  *   3. rate limit   a server limited to 10 requests a second, the tap at 600 a minute: wall time
  *                   against requests / 10 per s, and the 429s the server sent
  *   4. start-up     `node dist/main.js --about` against `node -e 0`, median of 15
+ *   5. request table 90 days, ~5,000 sessions, all streams, defaults: requests against the
+ *                   minimum ceil(sessions / per_page) + 2 * ceil(sessions / max_ids) for server
+ *                   caps of 100, 500 and 5,000 ids and per_page caps of 100 and 1,000
+ *   6. a year       365 days at 60 requests a minute on a clock scaled 15x: wall time against
+ *                   requests / rate, 429s, and peak RSS against a run of one day
+ *   7. first STATE  a 90-day backfill: how many requests the server had answered when the first
+ *                   STATE reached stdout, with the sessions stream selected and without it
  *
  * It is a measurement, not a test: it exits non-zero only when something crashes (the tap
  * exits non-zero, a child times out, the server fails), never because a goal is missed.
@@ -43,7 +50,7 @@ import { formatNumber, mb, ratio, seconds, table, verdict, type Cell } from './l
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const sectionArg = args.find((a, i) => args[i - 1] === '--section') ?? args.find((a) => a.startsWith('--section='))?.slice(10);
-const sections = new Set((sectionArg ?? '1,2,3,4').split(',').map((s) => Number(s.trim())));
+const sections = new Set((sectionArg ?? '1,2,3,4,5,6,7').split(',').map((s) => Number(s.trim())));
 
 /** Problems that make the run a crash (exit 1): a child that failed or hung, a server error. */
 const crashes: string[] = [];
@@ -103,6 +110,9 @@ try {
   if (sections.has(2)) await requestEconomy();
   if (sections.has(3)) await rateLimitFill();
   if (sections.has(4)) startUp();
+  if (sections.has(5)) await requestTable();
+  if (sections.has(6)) await simulatedYear();
+  if (sections.has(7)) await firstState();
 } catch (error) {
   crashes.push(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
 } finally {
@@ -307,18 +317,7 @@ function maxOf(values: readonly (number | undefined)[]): number | undefined {
 // 2. Request economy
 
 async function requestEconomy(): Promise<void> {
-  const zone = 'Europe/Amsterdam';
-  const start = DateTime.fromISO('2020-01-01', { zone });
-  const end = start.plus({ days: 90 });
-  const datasetOptions = {
-    zone,
-    epoch: start.toUTC().toISO({ suppressMilliseconds: true }) ?? '',
-    until: end.toUTC().toISO({ suppressMilliseconds: true }) ?? '',
-    sessionIntervalSeconds: 1555,
-    visitsPerSession: 38,
-    conversionEvery: 2,
-  };
-  const dataset = createDataset(datasetOptions);
+  const { zone, start, end, dataset, options: datasetOptions } = ninetyDays();
   const expected = {
     sessions: dataset.sessionsCreatedIn(start.toMillis(), end.toMillis()).length,
     visits: dataset.visitsCreatedIn(start.toMillis(), end.toMillis()).length,
@@ -392,7 +391,7 @@ async function requestEconomy(): Promise<void> {
     `Dataset: ${formatNumber(expected.sessions)} sessions (one per ${datasetOptions.sessionIntervalSeconds} s), ` +
       `${formatNumber(expected.visits)} visits, ${formatNumber(expected.conversions)} conversions ` +
       `(visitsPerSession ${datasetOptions.visitsPerSession}, conversionEvery ${datasetOptions.conversionEvery}); ` +
-      'defaults otherwise (session_batch_size 100, sessions_page_size 1000, session_lookback P1D).',
+      'defaults otherwise (session_batch_size 100 growing up to 10000, sessions_page_size 10000, session_lookback P1D); the server takes any number of session ids.',
   );
   print();
   print(
@@ -536,4 +535,260 @@ function startUp(): void {
     ),
   );
   goal('4 start-up', '--about vs node -e 0 (no goal)', `${a.toFixed(0)} ms vs ${b.toFixed(0)} ms (${ratio(a / b)})`, undefined);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5-7. Requests against the minimum, a simulated year, the first STATE
+
+/** The 90-day dataset of sections 2, 5 and 7: 4,997 sessions in Europe/Amsterdam. */
+function ninetyDays() {
+  const zone = 'Europe/Amsterdam';
+  const start = DateTime.fromISO('2020-01-01', { zone });
+  const end = start.plus({ days: 90 });
+  const options = {
+    zone,
+    epoch: start.toUTC().toISO({ suppressMilliseconds: true }) ?? '',
+    until: end.toUTC().toISO({ suppressMilliseconds: true }) ?? '',
+    sessionIntervalSeconds: 1555,
+    visitsPerSession: 38,
+    conversionEvery: 2,
+  };
+  const dataset = createDataset(options);
+  const sessions = dataset.sessionsCreatedIn(start.toMillis(), end.toMillis()).length;
+  return { zone, start, end, dataset, sessions, options };
+}
+
+/** Windows per stream: the distinct bookmark values the run's STATE messages moved through. */
+function windowsPerStream(stdout: string): Record<string, number> {
+  const seen: Record<string, Set<string>> = {};
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('{"type":"STATE"')) continue;
+    const bookmarks = (JSON.parse(line) as { value: { bookmarks: Record<string, { replication_key_value: string }> } }).value.bookmarks;
+    for (const [stream, mark] of Object.entries(bookmarks)) (seen[stream] ??= new Set()).add(mark.replication_key_value);
+  }
+  return Object.fromEntries(Object.entries(seen).map(([k, v]) => [k, v.size]));
+}
+
+/**
+ * The fewest requests the tap's own windows allow: per list-sessions listing ceil(sessions / page)
+ * pages (at least one), per visits or conversions window ceil(ids asked / cap) requests, from the
+ * ranges and ids the server saw answered. Its excess over the minimum is the window overhead: one
+ * partial page or batch per window and stream, and the lookback sessions each child window asks
+ * for again.
+ */
+function windowFloor(api: FakeApi, perPage: number, cap: number): number {
+  const listings = new Set<string>();
+  const children = new Map<string, number>();
+  for (const r of api.requests) {
+    if (r.status !== 200) continue;
+    const body = r.body as { start_date: string; end_date: string; session_ids?: unknown[] };
+    const key = `${r.endpoint} ${body.start_date} ${body.end_date}`;
+    if (r.endpoint === 'sessions') listings.add(`${body.start_date}|${body.end_date}`);
+    else children.set(key, (children.get(key) ?? 0) + (body.session_ids?.length ?? 0));
+  }
+  let floor = 0;
+  for (const listing of listings) {
+    const [from, to] = listing.split('|') as [string, string];
+    floor += Math.max(1, Math.ceil(api.dataset.sessionsInLocalRange(from, to, { includeIpAddresses: false }).length / perPage));
+  }
+  for (const ids of children.values()) floor += Math.ceil(ids / cap);
+  return floor;
+}
+
+async function requestTable(): Promise<void> {
+  const { zone, start, end, dataset, sessions } = ninetyDays();
+  const rows: Cell[][] = [];
+  const caps = quick ? [100, 5000] : [100, 500, 5000];
+  for (const idCap of caps) {
+    for (const perPage of [100, 1000]) {
+      const api = await startFakeApi({ dataset, maxPerPage: perPage, maxSessionIds: idCap, rateLimit: { limit: 1_000_000_000, windowMs: 60_000 } });
+      try {
+        const config = writeJson(tmp, `table-${idCap}-${perPage}.json`, {
+          api_token: TOKEN,
+          base_url: api.url,
+          start_date: start.toISODate(),
+          end_date: end.toISODate(),
+          timezone: zone,
+          requests_per_minute: 1_000_000_000,
+          request_timeout: 120,
+          max_retries: 0,
+        });
+        progress(`request table: ids cap ${idCap}, per_page cap ${perPage}`);
+        const run = await runChild(process.execPath, tapArgs(config), { stdout: 'capture', timeoutMs: 180_000, tmpDir: tmp });
+        const ok = checkRun(`request table cap ${idCap} per_page ${perPage}`, run);
+        const counts = tally(api.requests);
+        const sets = ok ? recordSets(run.stdout) : undefined;
+        const dups = ENDPOINTS.reduce((sum, e) => sum + duplicateIds(sets?.get(e) ?? []), 0);
+        const minimum = Math.ceil(sessions / perPage) + 2 * Math.ceil(sessions / idCap);
+        const floor = windowFloor(api, perPage, idCap);
+        const overhead = Math.max(0, floor - minimum);
+        const allowed = 1.1 * minimum + overhead;
+        const windows = ok ? windowsPerStream(run.stdout) : {};
+        const refused = api.requests.filter((r) => r.status === 422).length;
+        const learned = /session batch size: (\d+) ids per request/.exec(run.stderr)?.[1] ?? 'n/a';
+        rows.push([
+          formatNumber(idCap),
+          formatNumber(perPage),
+          ...ENDPOINTS.map((e) => counts.byEndpoint[e]),
+          counts.total,
+          refused,
+          learned,
+          minimum,
+          ratio(counts.total / minimum),
+          ENDPOINTS.map((e) => windows[e] ?? 0).join(' / '),
+          `${floor} (+${overhead})`,
+          `${counts.total} ≤ ${allowed.toFixed(1)}`,
+          dups,
+          goal('5 request table', `ids ${idCap}, per_page ${perPage}: requests ≤ 1.1 × minimum + window overhead`, `${counts.total} vs ${allowed.toFixed(1)} (minimum ${minimum})`, ok ? counts.total <= allowed && dups === 0 : undefined),
+        ]);
+      } finally {
+        await api.close();
+      }
+    }
+  }
+  print();
+  print(`## 5. Requests against the minimum: 90 days (${start.toISODate()} .. ${end.toISODate()}, ${zone}), ${formatNumber(sessions)} sessions, all streams, default settings`);
+  print();
+  print(
+    table(
+      ['ids cap', 'per_page cap', 'sessions req', 'visits req', 'conversions req', 'total', '422 refused', 'learned batch', 'minimum', 'total / minimum', 'windows s / v / c', 'window floor (+overhead)', 'goal: ≤ 1.1 × min + overhead', 'dup ids', 'verdict'],
+      rows,
+    ),
+  );
+  print();
+  print('minimum = ceil(sessions / per_page cap) + 2 × ceil(sessions / ids cap): one listing of every session and one');
+  print('get-visits and one get-conversions request per full batch, as if the whole range were one window and the caps known.');
+  print('window floor = the fewest requests the windows the tap used allow: per listing ceil(its sessions / per_page) pages,');
+  print('per visits or conversions window ceil(its session ids / ids cap); overhead = floor - minimum (one partial page or');
+  print('batch per window and stream, and the session_lookback day each child window asks for again). The rest (total -');
+  print('floor) is what learning costs: batches growing from session_batch_size 100, and the refused request that finds the cap.');
+}
+
+async function simulatedYear(): Promise<void> {
+  // 60 requests a minute on a clock 15 times faster: 60 per 4-second window, the tap told so.
+  const scale = 15;
+  const windowMs = 60_000 / scale;
+  const perSecond = 60 / (windowMs / 1000);
+  const dataset = createDataset({ zone: 'UTC', epoch: '2021-01-01T00:00:00Z', until: '2022-01-01T00:00:00Z', sessionIntervalSeconds: 120, visitsPerSession: 1, conversionEvery: 10 });
+  const rows: Cell[][] = [];
+  const peaks = new Map<string, number | undefined>();
+  for (const [label, endDate] of [['one day', '2021-01-02'], ['a year', '2022-01-01']] as const) {
+    const api = await startFakeApi({ dataset, maxPerPage: 1000, maxSessionIds: 5000, rateLimit: { limit: 60, windowMs } });
+    try {
+      const config = writeJson(tmp, `year-${label}.json`, {
+        api_token: TOKEN,
+        base_url: api.url,
+        start_date: '2021-01-01',
+        end_date: endDate,
+        timezone: 'UTC',
+        requests_per_minute: 60 * scale,
+        rate_limit_window: `PT${windowMs / 1000}S`,
+        request_timeout: 120,
+      });
+      progress(`simulated year: ${label} at 60 requests a minute, clock x${scale}`);
+      const run = await runChild(process.execPath, tapArgs(config), { stdout: 'null', timeoutMs: 600_000, tmpDir: tmp });
+      checkRun(`simulated year ${label}`, run);
+      const counts = tally(api.requests);
+      const minimumMs = (counts.total / perSecond) * 1000;
+      const over = run.wallMs / minimumMs;
+      peaks.set(label, run.peakRssKb);
+      const records = ENDPOINTS.map((e) => recordCountFromStderr(run.stderr, e) ?? 0);
+      rows.push([
+        label,
+        counts.total,
+        counts.status429,
+        records.map((n) => formatNumber(n)).join(' / '),
+        seconds(minimumMs),
+        seconds(run.wallMs),
+        ratio(over),
+        `${(minimumMs / 1000 * scale / 60).toFixed(1)} min`,
+        mb(run.peakRssKb),
+        label === 'a year' ? goal('6 a year', 'wall ≤ 1.05 × requests / rate', ratio(over), over <= 1.05) : '',
+        label === 'a year' ? goal('6 a year', 'zero 429s', String(counts.status429), counts.status429 === 0) : '',
+      ]);
+    } finally {
+      await api.close();
+    }
+  }
+  const day = peaks.get('one day');
+  const year = peaks.get('a year');
+  const growth = day === undefined || year === undefined ? NaN : year / day;
+  print();
+  print(`## 6. A simulated year: 365 days, one session per 120 s (262,800 sessions), all streams, 60 requests a minute on a clock ${scale}× faster`);
+  print();
+  print(table(['range', 'requests', '429s', 'records s / v / c', 'minimum s', 'wall s', 'wall / minimum', 'minimum at real speed', 'peak RSS MB', 'wall ≤ 1.05×', 'zero 429'], rows));
+  print();
+  print(
+    table(
+      ['memory goal', 'measured', 'verdict'],
+      [['peak RSS of the year ≤ 1.2 × of one day', `${ratio(growth)} (${mb(year)} / ${mb(day)} MB)`, goal('6 a year', 'peak RSS year ≤ 1.2 × one day', ratio(growth), Number.isFinite(growth) ? growth <= 1.2 : undefined)]],
+    ),
+  );
+  print();
+  print(`The server allows 60 requests per ${windowMs / 1000}-second window (60 a minute, ${scale}× faster) and caps per_page at 1000 and`);
+  print(`session_ids at 5000 (Laravel's 422); the tap runs with requests_per_minute ${60 * scale} and rate_limit_window PT${windowMs / 1000}S, defaults`);
+  print('otherwise. minimum = requests / (60 per window); wall = the tap process from spawn to exit, start-up included.');
+}
+
+async function firstState(): Promise<void> {
+  const { zone, start, end, dataset } = ninetyDays();
+  const rows: Cell[][] = [];
+  const catalogs: [string, string | undefined][] = [
+    ['all streams', undefined],
+    ['visits + conversions', writeJson(tmp, 'catalog-children.json', catalogSelecting(['visits', 'conversions']))],
+  ];
+  for (const [perPage, idCap] of [[100, 100], [1000, 100]] as const) {
+    for (const [label, catalog] of catalogs) {
+      const api = await startFakeApi({ dataset, maxPerPage: perPage, maxSessionIds: idCap, rateLimit: { limit: 1_000_000, windowMs: 60_000 } });
+      try {
+        const config = writeJson(tmp, `first-${label.length}-${perPage}.json`, {
+          api_token: TOKEN,
+          base_url: api.url,
+          start_date: start.toISODate(),
+          end_date: end.toISODate(),
+          timezone: zone,
+          // paced, so that the count of answered requests when the STATE arrives is exact
+          requests_per_minute: 600,
+          request_timeout: 120,
+        });
+        progress(`first STATE: ${label}, per_page cap ${perPage}, ids cap ${idCap}`);
+        let seenAt: number | undefined;
+        let buffered = '';
+        const run = await runChild(process.execPath, tapArgs(config, ...(catalog === undefined ? [] : ['--catalog', catalog])), {
+          stdout: 'capture',
+          timeoutMs: 300_000,
+          tmpDir: tmp,
+          onStdout: (chunk) => {
+            if (seenAt !== undefined) return;
+            buffered += chunk.toString('utf8');
+            if (buffered.includes('{"type":"STATE"')) seenAt = api.requests.filter((r) => r.status !== 0).length;
+            buffered = buffered.slice(-64);
+          },
+        });
+        checkRun(`first STATE ${label}`, run);
+        const total = api.requests.length;
+        const share = seenAt === undefined ? NaN : seenAt / total;
+        rows.push([
+          label,
+          perPage,
+          idCap,
+          total,
+          seenAt ?? 'n/a',
+          `${(share * 100).toFixed(1)} %`,
+          `${Math.ceil(total * 0.02)}`,
+          goal('7 first STATE', `${label}, per_page ${perPage}, ids ${idCap}: first STATE within 2% of requests`, `request ${seenAt ?? 'n/a'} of ${total}`, Number.isFinite(share) ? share <= 0.02 : undefined),
+        ]);
+      } finally {
+        await api.close();
+      }
+    }
+  }
+  print();
+  print(`## 7. Time to the first STATE: 90-day backfill (${start.toISODate()} .. ${end.toISODate()}, ${zone}), default settings`);
+  print();
+  print(table(['streams', 'per_page cap', 'ids cap', 'requests', 'answered at first STATE', 'share', '2% of requests', 'verdict'], rows));
+  print();
+  print('answered at first STATE = requests the server had answered when the first STATE line reached the bench on the');
+  print("tap's stdout (the tap paced at 600 a minute, so no request is in doubt). Before this change, without the sessions");
+  print('stream, the first STATE waited for the listing of every session of the range.');
 }

@@ -4,7 +4,8 @@
  * Starts the test server on 127.0.0.1 (project zone Europe/Amsterdam), writes
  * examples/config.sample.json with the server's URL and token into a temporary file, and runs
  * `node dist/main.js --config <that file>`: Singer messages on stdout, logs on stderr, exactly
- * as in a real run. Try `npm run demo | tail -n 3` to see the final STATE.
+ * as in a real run. Try `npm run demo | tail -n 3` to see the final STATE, and
+ * `npm run -s demo -- --estimate` for what the sync would cost.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,8 @@ const configPath = join(dir, 'config.json');
 writeFileSync(configPath, JSON.stringify({ ...sample, api_token: 'test-token', base_url: api.url, requests_per_minute: 600 }));
 process.stderr.write(`demo: Wemasy test server at ${api.url}; running tap-wemasy --config ${configPath}\n`);
 
-const child = spawn(process.execPath, [join(root, 'dist/main.js'), '--config', configPath], { stdio: ['ignore', 'inherit', 'inherit'] });
+// Arguments after `npm run demo --` go to the tap, e.g. `npm run demo -- --estimate`.
+const child = spawn(process.execPath, [join(root, 'dist/main.js'), '--config', configPath, ...process.argv.slice(2)], { stdio: ['ignore', 'inherit', 'inherit'] });
 const code: number = await new Promise((resolve) => child.on('close', (c) => resolve(c ?? 1)));
 await api.close();
 rmSync(dir, { recursive: true, force: true });

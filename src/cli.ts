@@ -4,7 +4,7 @@ import { TapError } from './errors.js';
 import { LOG_LEVELS, parseLogLevel, type LogLevel } from './log.js';
 import { packageManifest } from './paths.js';
 
-export type Mode = 'sync' | 'discover' | 'about' | 'test' | 'test-schema';
+export type Mode = 'sync' | 'discover' | 'about' | 'test' | 'test-schema' | 'estimate';
 export type AboutFormat = 'text' | 'json' | 'markdown';
 
 /**
@@ -43,7 +43,11 @@ export async function parseCli(argv: readonly string[]): Promise<CliArgs> {
     .option('state', { alias: 's', type: 'string', description: 'State JSON file from an earlier run' })
     .option('discover', { alias: 'd', type: 'boolean', description: 'Print the catalog and exit (offline)' })
     .option('about', { type: 'boolean', description: 'Print what the tap is and its settings, and exit' })
-    .option('format', { type: 'string', choices: ['text', 'json', 'markdown'], default: 'text', description: 'Format of --about' })
+    .option('format', { type: 'string', choices: ['text', 'json', 'markdown'], default: 'text', description: 'Format of --about and --estimate' })
+    .option('estimate', {
+      type: 'boolean',
+      description: 'Count the sessions of the range (2 requests) and print the requests and time the sync would take; writes no records and no state (--format json: one JSON document)',
+    })
     .option('test', { type: 'string', description: 'Check the connection with one request (or --test=schema: print the SCHEMA messages)' })
     .option('log-level', { type: 'string', description: `Log verbosity: ${LOG_LEVELS.join(', ')} (default info; LOG_LEVEL also works)` })
     .option('debug', { type: 'boolean', description: 'Debug logging, with stack traces' })
@@ -66,7 +70,9 @@ export async function parseCli(argv: readonly string[]): Promise<CliArgs> {
     ? 'about'
     : parsed.discover
       ? 'discover'
-      : parsed.test === undefined
+      : parsed.estimate
+        ? 'estimate'
+        : parsed.test === undefined
         ? 'sync'
         : parsed.test === 'schema'
           ? 'test-schema'
@@ -75,7 +81,7 @@ export async function parseCli(argv: readonly string[]): Promise<CliArgs> {
     throw new TapError('usage', '--test takes no value, or "schema"');
   }
   const config = parsed.config ?? [];
-  if ((mode === 'sync' || mode === 'test' || mode === 'test-schema') && config.length === 0) {
+  if ((mode === 'sync' || mode === 'test' || mode === 'test-schema' || mode === 'estimate') && config.length === 0) {
     throw new TapError('usage', '--config is required (a JSON file, or ENV to read TAP_WEMASY_* variables)');
   }
   return {

@@ -1,4 +1,5 @@
 import type { DateTime } from 'luxon';
+import { createBatchSizer } from './api/batch-size.js';
 import { createWemasyApi, type WemasyApi } from './api/wemasy.js';
 import type { CliArgs } from './cli.js';
 import { loadRawConfig } from './config/load.js';
@@ -40,8 +41,16 @@ export async function runConnected(args: CliArgs, io: TapIo, log: Logger): Promi
     const streams = selections.map((selection) => selection.def.name);
     warnWithoutBookmarks(loaded, args.state, streams, settings.startDate, settings.timezone, log);
     state = loaded.state;
-    await writer.write({ type: 'STATE', value: state });
   }
+  if (args.mode === 'estimate') {
+    const { estimateSync, renderEstimate } = await import('./estimate.js');
+    const before = http.requestCount;
+    const estimate = await estimateSync(selections, state, settings, api, runEnd(settings, startedAt));
+    const made = { ...estimate, requestsMade: http.requestCount - before };
+    io.stdout.write(`${args.format === 'json' ? JSON.stringify(made) : renderEstimate(made, settings)}\n`);
+    return;
+  }
+  if (args.state !== undefined) await writer.write({ type: 'STATE', value: state });
   log.info(`tap-wemasy ${packageManifest().version}: syncing ${selections.map((s) => s.def.name).join(', ') || 'no streams'}`);
   const started = Date.now();
   let status: 'succeeded' | 'failed' = 'failed';
@@ -55,6 +64,7 @@ export async function runConnected(args: CliArgs, io: TapIo, log: Logger): Promi
       requestCount: () => http.requestCount,
       rateLimitRemaining: () => limiter.remaining,
       signal: io.signal,
+      batchSizer: createBatchSizer(settings.sessionBatchSize, settings.maxSessionBatchSize),
     });
     status = 'succeeded';
   } finally {

@@ -46,6 +46,8 @@ export interface ChildOptions {
   readonly tmpDir: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly cwd?: string;
+  /** With `stdout: 'capture'`: sees each chunk of stdout as it arrives. */
+  readonly onStdout?: (chunk: Buffer) => void;
 }
 
 const STDERR_KEEP = 256 * 1024;
@@ -79,7 +81,10 @@ export function runChild(command: string, args: readonly string[], options: Chil
     if (child.pid !== undefined) live.add(child.pid);
     const out: Buffer[] = [];
     let err = '';
-    child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out.push(chunk);
+      options.onStdout?.(chunk);
+    });
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
       err += chunk;

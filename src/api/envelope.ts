@@ -43,12 +43,14 @@ export interface SessionsPage {
   readonly lastPage: number;
   readonly hasNext: boolean;
   readonly total: number | undefined;
+  /** The page size the paginator says it used. */
+  readonly perPage: number | undefined;
 }
 
 export function sessionsPage(body: unknown, endpoint: string): SessionsPage {
   const page = checkEnvelope(body, endpoint).data;
   if (!isJsonObject(page)) throw badShape(endpoint, '"data" is not a page object');
-  const { data, current_page: current, last_page: last, next_page_url: next, total } = page;
+  const { data, current_page: current, last_page: last, next_page_url: next, total, per_page: perPage } = page;
   if (!Array.isArray(data)) throw badShape(endpoint, '"data.data" is not a list');
   const currentPage = typeof current === 'number' ? current : Number(current);
   if (!Number.isInteger(currentPage) || currentPage < 1) throw badShape(endpoint, '"data.current_page" is not a page number');
@@ -56,5 +58,11 @@ export function sessionsPage(body: unknown, endpoint: string): SessionsPage {
   if (!Number.isInteger(lastPage)) throw badShape(endpoint, '"data.last_page" is not a page number');
   if (next !== undefined && next !== null && typeof next !== 'string') throw badShape(endpoint, '"data.next_page_url" is not a URL or null');
   const hasNext = next === undefined ? currentPage < lastPage : next !== null;
-  return { items: checkItems(data, endpoint), currentPage, lastPage, hasNext, total: typeof total === 'number' ? total : undefined };
+  return { items: checkItems(data, endpoint), currentPage, lastPage, hasNext, total: typeof total === 'number' ? total : undefined, perPage: positiveInteger(perPage) };
+}
+
+/** A positive integer, or a string of one (Laravel may send per_page as the string it was given). */
+function positiveInteger(value: unknown): number | undefined {
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 1 ? n : undefined;
 }

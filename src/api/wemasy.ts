@@ -1,4 +1,5 @@
 import { ApiError } from '../errors.js';
+import { limitIn } from './batch-size.js';
 import type { HttpClient, ResponseReader } from '../http/client.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { SessionId } from '../config/settings-types.js';
@@ -24,14 +25,27 @@ export interface WemasyApi {
    * items from the start again: the caller drops the ones it already has. Resolves to the number
    * of items of the attempt that succeeded.
    */
-  streamVisits(range: ApiRange, sessionIds: readonly SessionId[], sink: ItemSink): Promise<number>;
+  streamVisits(range: ApiRange, sessionIds: readonly SessionId[], sink: ItemSink): Promise<StreamedBody>;
   /** Every conversion of these sessions inside `range` (optionally of some types), as streamVisits. */
-  streamConversions(range: ApiRange, sessionIds: readonly SessionId[], sink: ItemSink): Promise<number>;
+  streamConversions(range: ApiRange, sessionIds: readonly SessionId[], sink: ItemSink): Promise<StreamedBody>;
   /** streamVisits collected into one list, for small bodies (sampling); a retry's repeats are dropped by id. */
   getVisits(range: ApiRange, sessionIds: readonly SessionId[]): Promise<JsonValue[]>;
   getConversions(range: ApiRange, sessionIds: readonly SessionId[]): Promise<JsonValue[]>;
   /** One cheap authenticated request (a one-item page of a one-second range). */
   checkConnection(range: ApiRange): Promise<void>;
+  /**
+   * One list-sessions page of `range` with `per_page` = `perPage`: the paginator's `total` and the
+   * `per_page` it used (the estimate asks for one item to count, and for a large page to learn the cap).
+   */
+  countSessions(range: ApiRange, perPage: number): Promise<{ readonly total: number | undefined; readonly perPage: number | undefined }>;
+  /** The `per_page` list-sessions' paginator last said it used; undefined before the first page. */
+  readonly pageSize: number | undefined;
+}
+
+/** What a streamed get-visits or get-conversions body held: items of the attempt that succeeded, and its bytes. */
+export interface StreamedBody {
+  readonly items: number;
+  readonly bytes: number;
 }
 
 export interface WemasyApiOptions {
@@ -55,6 +69,9 @@ export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
     filters: options.sessionFilters,
   });
 
+  /** The per_page the paginator last said it used, and the one a 422 forced (asked for from then on). */
+  let pageSize: number | undefined;
+  let askedPageSize: number | undefined;
   const fetchPage = async (range: ApiRange, page: number, perPage: number) => {
     const request = { path: SESSIONS_PATH, body: sessionsBody(range, perPage), query: { page: String(page) } };
     return http.postJson(request, (body, endpoint) => {
@@ -65,11 +82,27 @@ export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
           status: 200,
         });
       }
+      if (result.perPage !== undefined && perPage > 1) pageSize = result.perPage;
       return result;
     });
   };
 
-  const collect = async (stream: (sink: ItemSink) => Promise<number>): Promise<JsonValue[]> => {
+  /** Page 1 with `per_page` lowered when the API refuses the size asked for (a 422 naming only `per_page`). */
+  const firstPage = async (range: ApiRange) => {
+    let perPage = askedPageSize ?? options.sessionsPageSize;
+    for (;;) {
+      try {
+        return { result: await fetchPage(range, 1, perPage), perPage };
+      } catch (error) {
+        const limit = pageSizeRefusal(error);
+        if (limit === undefined || perPage <= 1) throw error;
+        perPage = limit > 0 && limit < perPage ? limit : Math.max(1, Math.floor(perPage / 2));
+        askedPageSize = perPage;
+      }
+    }
+  };
+
+  const collect = async (stream: (sink: ItemSink) => Promise<StreamedBody>): Promise<JsonValue[]> => {
     const byId = new Map<unknown, JsonValue>();
     await stream(async (items) => {
       for (const item of items) byId.set(itemId(item), item);
@@ -79,10 +112,15 @@ export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
 
   const api: WemasyApi = {
     async *listSessions(range) {
-      for (let page = 1; ; page += 1) {
-        const result = await fetchPage(range, page, options.sessionsPageSize);
+      // Every page of one listing asks for the same per_page, so that offsets stay consistent;
+      // the paginator's last_page and next_page_url say when it ends, whatever size it used.
+      const first = await firstPage(range);
+      let result = first.result;
+      for (let page = 1; ; ) {
         yield result.items;
         if (!result.hasNext || page >= result.lastPage) return;
+        page += 1;
+        result = await fetchPage(range, page, first.perPage);
       }
     },
     streamVisits(range, sessionIds, sink) {
@@ -99,6 +137,13 @@ export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
     async checkConnection(range) {
       await fetchPage(range, 1, 1);
     },
+    async countSessions(range, perPage) {
+      const result = await fetchPage(range, 1, perPage);
+      return { total: result.total, perPage: result.perPage };
+    },
+    get pageSize() {
+      return pageSize;
+    },
   };
   return api;
 }
@@ -114,12 +159,20 @@ export function itemId(item: JsonValue): unknown {
  * 'bad-response', an `"error": true` a retryable 'server-fault', whether the flag comes before
  * the items or after them.
  */
-function readItems(sink: ItemSink): ResponseReader<number> {
+function readItems(sink: ItemSink): ResponseReader<StreamedBody> {
   let attempt = 0;
   return async (response, endpoint, clock) => {
     attempt += 1;
     if (response.body === null) throw new ApiError('bad-response', `POST ${endpoint} answered an empty body`, { endpoint, status: response.status });
-    const parsed = parseItemsStream(response.body as unknown as AsyncIterable<Uint8Array>);
+    let bytes = 0;
+    const body = response.body as unknown as AsyncIterable<Uint8Array>;
+    const counted = (async function* () {
+      for await (const chunk of body) {
+        bytes += chunk.byteLength;
+        yield chunk;
+      }
+    })();
+    const parsed = parseItemsStream(counted);
     let count = 0;
     try {
       for await (const batch of parsed.items) {
@@ -136,6 +189,15 @@ function readItems(sink: ItemSink): ResponseReader<number> {
     }
     const reported = reportedError(parsed.envelope().fields, endpoint);
     if (reported !== undefined) throw reported;
-    return count;
+    return { items: count, bytes };
   };
+}
+
+/** The page size a 422 naming only `per_page` allows ("must not be greater than N"; 0 when it names none), else undefined. */
+function pageSizeRefusal(error: unknown): number | undefined {
+  if (!(error instanceof ApiError) || error.context.status !== 422) return undefined;
+  const fields = error.context.fieldErrors ?? {};
+  const names = Object.keys(fields);
+  if (names.length !== 1 || names[0] !== 'per_page') return undefined;
+  return limitIn(fields.per_page ?? []) ?? 0;
 }

@@ -34,7 +34,9 @@ export interface Settings {
   readonly maxWindowSize: Duration;
   readonly sessionIds: readonly SessionId[] | undefined;
   readonly sessionLookback: Duration;
+  /** The first batch's size: the batch grows from here (api/batch-size.ts). */
   readonly sessionBatchSize: number;
+  readonly maxSessionBatchSize: number;
   readonly sessionFilters: JsonObject;
   readonly sessionsPageSize: number;
   readonly conversionTypes: readonly string[] | undefined;

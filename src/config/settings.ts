@@ -365,6 +365,7 @@ export function parseSettings(raw: JsonObject, options: ParseSettingsOptions): S
     sessionIds,
     sessionLookback: ensure(sessionLookback, 'session_lookback'),
     sessionBatchSize: ensure(number('session_batch_size'), 'session_batch_size'),
+    maxSessionBatchSize: ensure(number('max_session_batch_size'), 'max_session_batch_size'),
     sessionFilters: ensure(sessionFilters, 'session_filters'),
     sessionsPageSize: ensure(number('sessions_page_size'), 'sessions_page_size'),
     conversionTypes,

@@ -1,4 +1,5 @@
 import type { DateTime } from 'luxon';
+import type { BatchSizer } from '../api/batch-size.js';
 import { itemId, type WemasyApi } from '../api/wemasy.js';
 import type { SessionId, Settings } from '../config/settings-types.js';
 import type { JsonObject, JsonValue } from '../json.js';
@@ -27,6 +28,8 @@ export interface SyncDeps {
   /** The rate limiter's last `X-RateLimit-Remaining`, for progress lines. */
   readonly rateLimitRemaining?: (() => number | undefined) | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** Session ids per get-visits or get-conversions request, learned as the run goes. */
+  readonly batchSizer: BatchSizer;
 }
 
 /**
@@ -48,13 +51,32 @@ export function streamStart(settings: Settings, state: TapState, selection: Stre
   return from < settings.startDate ? settings.startDate : from;
 }
 
+/** One selected stream's progress through its windows. */
+interface StreamRun {
+  readonly selection: StreamSelection;
+  readonly windows: WindowSource;
+  readonly bookmark: DateTime | undefined;
+  readonly emit: (items: readonly JsonValue[]) => Promise<void>;
+  readonly progress: ReturnType<typeof createStreamProgress>;
+  readonly counter: ReturnType<typeof createRecordCounter>;
+  /** Where the stream's next window starts; `end` once it is done. */
+  cursor: DateTime;
+  /** Records written in the current window. */
+  written: number;
+}
+
 /**
- * Syncs the selected streams in order and returns the final state.
+ * Syncs the selected streams and returns the final state.
  *
- * Per stream: one SCHEMA, then for each date window every record of the window, then a STATE
- * whose bookmark is the window's end. A bookmark is never written before the last record it
- * covers, never moves backwards, and never passes the run's end. Every STATE is the whole state
- * of all streams (Meltano stores only the last one the target echoes).
+ * One SCHEMA per stream first; then the streams advance window by window in step, the one whose
+ * next window starts earliest first (the sessions stream on a tie): the sessions stream's window,
+ * then the visits and conversions windows that its sessions cover, and so on. Each window writes
+ * every record it holds, then a STATE whose bookmark for that stream is the window's end. So the
+ * first STATE comes after the first window whatever the range, a failed run loses at most the
+ * window in flight, and the session ids visits and conversions need are held only for the
+ * windows under way (older ones are released). A bookmark is never written before the last
+ * record it covers, never moves backwards, and never passes the run's end. Every STATE is the
+ * whole state of all streams (Meltano stores only the last one the target echoes).
  */
 export async function runSync(selections: readonly StreamSelection[], initial: TapState, deps: SyncDeps): Promise<TapState> {
   const { settings, writer, log } = deps;
@@ -62,7 +84,10 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
   let state = initial;
   const index =
     settings.sessionIds === undefined
-      ? new SessionIndex(deps.api, settings.timezone, settings.sessionLookback, end, log)
+      ? new SessionIndex(deps.api, settings.timezone, settings.sessionLookback, end, log, {
+          pageSize: settings.sessionsPageSize,
+          maxChunkMs: settings.maxWindowSize.toMillis() || 31 * 86_400_000,
+        })
       : undefined;
   const sessionIds: SessionIdSource = index ?? configuredSessions(settings.sessionIds ?? []);
 
@@ -70,6 +95,7 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
   // before the first SCHEMA message, not in the middle of it.
   const addFormats = await formatsFor(selections);
   const pipelines = new Map(selections.map((s) => [s, createRecordPipeline(s, settings.timezone, log, addFormats)]));
+  const runs: StreamRun[] = [];
   for (const selection of selections) {
     const { def } = selection;
     await writer.write(schemaMessage(selection));
@@ -79,45 +105,89 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
       log.info(`${def.name}: nothing to sync, complete through ${formatInstant(bookmark ?? from)}`);
       continue;
     }
-    const windows = windowSource(selection, from, end, settings, index);
     const pipeline = pipelines.get(selection) as RecordPipeline;
-    log.info(`${def.name}: syncing ${formatInstant(from)} .. ${formatInstant(end)}`);
-    const progress = createStreamProgress(log, def.name, from, end, deps);
     const counter = createRecordCounter(log, def.name);
-    for (let window = await windows.next(from); window !== undefined; window = await windows.next(window.end)) {
-      deps.signal?.throwIfAborted();
-      const feedsIndex = index !== undefined && def.name === 'sessions';
-      // The window's records, counted where they are written: requests of a window run
-      // concurrently, so a count returned through their promises and summed after an await
-      // (`count += await ...`) would lose the increments made meanwhile.
-      let count = 0;
-      const emit = async (items: readonly JsonValue[]): Promise<void> => {
-        const extractedAt = new Date().toISOString();
-        for (const item of items) {
-          const record = pipeline.toRecord(item);
-          if (feedsIndex) {
-            const sessionId = sessionIdOf(record);
-            if (sessionId !== undefined) index.add(sessionId, createdMs(record));
-          }
-          const wait = writer.writeRecord(def.name, record, extractedAt);
-          count += 1;
-          if (wait !== undefined) await wait;
+    const feedsIndex = index !== undefined && def.name === 'sessions';
+    // The window's records are counted where they are written (run.written): requests of a
+    // window run concurrently, so a count returned through their promises and summed after an
+    // await (`count += await ...`) would lose the increments made meanwhile.
+    const emit = async (items: readonly JsonValue[]): Promise<void> => {
+      const extractedAt = new Date().toISOString();
+      for (const item of items) {
+        const record = pipeline.toRecord(item);
+        if (feedsIndex) {
+          const sessionId = sessionIdOf(record);
+          if (sessionId !== undefined) index.add(sessionId, createdMs(record));
         }
-        counter.add(items.length);
-      };
-      await readWindow(selection, window, deps, sessionIds, emit);
-      windows.done(window, count);
-      if (index !== undefined && def.name === 'sessions') index.markCovered(window.start, window.end);
-      const through = bookmark !== undefined && bookmark > window.end ? bookmark : window.end;
-      state = withBookmark(state, def.name, def.replicationKey, through);
-      await writer.write({ type: 'STATE', value: state });
-      progress.windowDone(window, count);
-    }
-    counter.flush();
+        const wait = writer.writeRecord(def.name, record, extractedAt);
+        run.written += 1;
+        if (wait !== undefined) await wait;
+      }
+      counter.add(items.length);
+    };
+    log.info(`${def.name}: syncing ${formatInstant(from)} .. ${formatInstant(end)}`);
+    const run: StreamRun = {
+      selection,
+      windows: windowSource(selection, from, end, settings, index, deps.batchSizer),
+      bookmark,
+      emit,
+      progress: createStreamProgress(log, def.name, from, end, deps),
+      counter,
+      cursor: from,
+      written: 0,
+    };
+    runs.push(run);
   }
+
+  const sessionsRun = index === undefined ? undefined : runs.find((r) => r.selection.def.name === 'sessions');
+  const children = runs.filter((r) => r.selection.def.name !== 'sessions');
+  for (;;) {
+    const run = earliest(runs, end);
+    if (run === undefined) break;
+    deps.signal?.throwIfAborted();
+    const { def } = run.selection;
+    // A child window does not run ahead of the sessions stream, whose records give its ids.
+    const horizon = run !== sessionsRun && sessionsRun !== undefined && sessionsRun.cursor < end ? sessionsRun.cursor : undefined;
+    const window = await run.windows.next(run.cursor, horizon);
+    if (window === undefined) {
+      run.cursor = end;
+      run.counter.flush();
+      continue;
+    }
+    run.written = 0;
+    await readWindow(run.selection, window, deps, sessionIds, run.emit);
+    const count = run.written;
+    run.windows.done(window, count);
+    if (run === sessionsRun) index?.markCovered(window.start, window.end);
+    const through = run.bookmark !== undefined && run.bookmark > window.end ? run.bookmark : window.end;
+    state = withBookmark(state, def.name, def.replicationKey, through);
+    await writer.write({ type: 'STATE', value: state });
+    run.progress.windowDone(window, count);
+    run.cursor = window.end;
+    if (run.cursor >= end) run.counter.flush();
+    if (index !== undefined && run !== sessionsRun) {
+      // Sessions created before every child's next window start minus the lookback are done with.
+      const open = children.filter((r) => r.cursor < end).map((r) => r.cursor);
+      const oldest = open.length === 0 ? end : open.reduce((a, b) => (a < b ? a : b));
+      index.release(oldest.minus(settings.sessionLookback));
+    }
+  }
+  if (children.length > 0) log.info(deps.batchSizer.summary());
+  if (index !== undefined && children.length > 0) log.info(index.summary());
   await writer.write({ type: 'STATE', value: state });
   await writer.flush();
   return state;
+}
+
+/** The unfinished stream whose next window starts first; the sessions stream wins a tie. */
+function earliest(runs: readonly StreamRun[], end: DateTime): StreamRun | undefined {
+  let best: StreamRun | undefined;
+  for (const run of runs) {
+    if (run.cursor >= end) continue;
+    if (best === undefined || run.cursor < best.cursor) best = run;
+    else if (+run.cursor === +best.cursor && run.selection.def.name === 'sessions') best = run;
+  }
+  return best;
 }
 
 /**
@@ -127,24 +197,6 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
  * bookmark moves only once all of them are written.
  */
 const REQUESTS_IN_FLIGHT = 3;
-
-/** Runs `work` on every item, at most `limit` at a time; fails with the first error once all have settled. */
-async function forEachConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && failure === undefined) {
-      const item = items[next++] as T;
-      try {
-        await work(item);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== undefined) throw failure.error;
-}
 
 function createdMs(record: JsonObject): number | undefined {
   return typeof record.created_at === 'string' ? Date.parse(record.created_at) : undefined;
@@ -163,38 +215,84 @@ async function readWindow(
     return;
   }
   const ids = await sessionIds.idsFor(window);
-  const size = deps.settings.sessionBatchSize;
-  const batches: (readonly SessionId[])[] = [];
-  for (let i = 0; i < ids.length; i += size) batches.push(ids.slice(i, i + size));
-  await forEachConcurrently(batches, REQUESTS_IN_FLIGHT, async (batch) => {
-    // A retried request sends its items again from the start: drop the ones already emitted,
-    // so that a response cut short and retried still yields each record once. The first attempt
-    // only notes the ids (an array push); a retry looks them up.
-    const emittedIds: unknown[] = [];
-    let seen: Set<unknown> | undefined;
-    const sink = async (items: readonly JsonValue[], attempt: number): Promise<void> => {
-      if (attempt > 1) seen ??= new Set(emittedIds);
-      const fresh = seen === undefined ? items : items.filter((item) => !seen?.has(itemId(item)));
-      for (const item of fresh) {
-        const id = itemId(item);
-        if (seen === undefined) emittedIds.push(id);
-        else seen.add(id);
+  const sizer = deps.batchSizer;
+  // Batches are cut from the queue as they go out, at the size learned so far; a batch the API
+  // refuses for its size goes back to the front of the queue, to be cut again smaller. A refused
+  // request carried no items, so nothing is emitted twice and no id is lost.
+  const queue: SessionId[][] = [];
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const take = (): readonly SessionId[] | undefined => {
+    if (failure !== undefined) return undefined;
+    const head = queue.shift();
+    if (head !== undefined) {
+      if (head.length <= sizer.size) return head;
+      queue.unshift(head.slice(sizer.size));
+      return head.slice(0, sizer.size);
+    }
+    if (next >= ids.length) return undefined;
+    const batch = ids.slice(next, next + sizer.size);
+    next += batch.length;
+    return batch;
+  };
+  const worker = async (): Promise<void> => {
+    for (let batch = take(); batch !== undefined; batch = take()) {
+      // A retried request sends its items again from the start: drop the ones already emitted,
+      // so that a response cut short and retried still yields each record once. The first attempt
+      // only notes the ids (an array push); a retry looks them up.
+      const emittedIds: unknown[] = [];
+      let seen: Set<unknown> | undefined;
+      const sink = async (items: readonly JsonValue[], attempt: number): Promise<void> => {
+        if (attempt > 1) seen ??= new Set(emittedIds);
+        const fresh = seen === undefined ? items : items.filter((item) => !seen?.has(itemId(item)));
+        for (const item of fresh) {
+          const id = itemId(item);
+          if (seen === undefined) emittedIds.push(id);
+          else seen.add(id);
+        }
+        await emit(fresh);
+      };
+      const startedMs = performance.now();
+      try {
+        const body =
+          selection.def.name === 'visits'
+            ? await deps.api.streamVisits(range, batch, sink)
+            : await deps.api.streamConversions(range, batch, sink);
+        sizer.accepted(batch.length, body.bytes, performance.now() - startedMs);
+      } catch (error) {
+        if (!sizer.refused(batch.length, error)) throw error;
+        deps.log.info(`${selection.def.name}: the API refused ${batch.length} session ids in one request; sending them ${sizer.size} at a time`);
+        queue.unshift([...batch]);
       }
-      await emit(fresh);
-    };
-    if (selection.def.name === 'visits') await deps.api.streamVisits(range, batch, sink);
-    else await deps.api.streamConversions(range, batch, sink);
-  });
+    }
+  };
+  // Up to REQUESTS_IN_FLIGHT workers; the first error stops the others from taking new batches.
+  const guarded = async (): Promise<void> => {
+    try {
+      await worker();
+    } catch (error) {
+      failure ??= { error };
+    }
+  };
+  await Promise.all(Array.from({ length: REQUESTS_IN_FLIGHT }, guarded));
+  if (failure !== undefined) throw failure.error;
 }
 
 /** Fixed or adaptive windows; a child stream's adaptive windows end on full session batches. */
-function windowSource(selection: StreamSelection, from: DateTime, end: DateTime, settings: Settings, index: SessionIndex | undefined): WindowSource {
+function windowSource(
+  selection: StreamSelection,
+  from: DateTime,
+  end: DateTime,
+  settings: Settings,
+  index: SessionIndex | undefined,
+  sizer: BatchSizer,
+): WindowSource {
   if (!settings.adaptiveWindows) return fixedWindows(from, end, settings);
   const child = selection.def.name !== 'sessions' && index !== undefined;
   return adaptiveWindows(
     end,
     settings,
-    child ? (start, nominal, limit) => index.batchEnd(start, nominal, limit, settings.sessionBatchSize) : undefined,
+    child ? (start, nominal, limit) => index.batchEnd(start, nominal, limit, sizer.size) : undefined,
   );
 }
 

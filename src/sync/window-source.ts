@@ -7,8 +7,12 @@ import { nextWindowEnd, planWindows, type Window } from '../time/windows.js';
  * returned. Windows always tile `[from, to)` exactly: each starts where the previous one ended.
  */
 export interface WindowSource {
-  /** The window that starts at `start`, or undefined when `start` has reached the end. */
-  next(start: DateTime): Promise<Window | undefined>;
+  /**
+   * The window that starts at `start`, or undefined when `start` has reached the end. With a
+   * `horizon` after `start`, an adaptive window ends there at the latest (a child stream does not
+   * run ahead of the sessions stream that tells it its session ids); fixed windows keep their plan.
+   */
+  next(start: DateTime, horizon?: DateTime): Promise<Window | undefined>;
   /** Reports how many records a window held. */
   done(window: Window, records: number): void;
 }
@@ -34,6 +38,8 @@ export function fixedWindows(from: DateTime, to: DateTime, settings: Settings): 
 }
 
 const MIN_ADAPTIVE = Duration.fromObject({ hours: 1 });
+/** A window that returned few records lets the next grow by at most this factor. */
+const MAX_GROWTH = 8;
 const BASE = DateTime.utc(2000, 1, 1);
 const approxMs = (d: Duration): number => BASE.plus(d).toMillis() - BASE.toMillis();
 
@@ -46,7 +52,8 @@ export function scaleDuration(d: Duration, factor: number): Duration {
 
 /**
  * Windows that start at `window_size` and then follow the data: a window with fewer than a
- * quarter of `window_target_records` doubles the next one (up to `max_window_size`), a window
+ * quarter of `window_target_records` widens the next one towards half the target at the density
+ * it saw (2 to 8 times, up to `max_window_size`: fewer windows, fewer requests), a window
  * with more than the target halves it (down to an hour, or `window_size` when that is smaller).
  * A child stream's end is then moved to where its session ids fill whole batches (see
  * EndAdjuster). Which records a window holds never depends on its size: only the number of
@@ -58,10 +65,11 @@ export function adaptiveWindows(to: DateTime, settings: Settings, adjustEnd?: En
   const minMs = Math.min(approxMs(settings.windowSize), approxMs(MIN_ADAPTIVE));
   let size = settings.windowSize;
   return {
-    async next(start) {
+    async next(start, horizon) {
       if (start >= to) return undefined;
-      const nominal = nextWindowEnd(start, size, zone, to);
-      const maxEnd = nextWindowEnd(start, settings.maxWindowSize, zone, to);
+      const until = horizon !== undefined && horizon > start && horizon < to ? horizon : to;
+      const nominal = nextWindowEnd(start, size, zone, until);
+      const maxEnd = nextWindowEnd(start, settings.maxWindowSize, zone, until);
       const limit = maxEnd < nominal ? nominal : maxEnd;
       const end = adjustEnd === undefined ? nominal : await adjustEnd(start, nominal, limit);
       return { start, end };
@@ -69,7 +77,10 @@ export function adaptiveWindows(to: DateTime, settings: Settings, adjustEnd?: En
     done(_window, records) {
       const target = settings.windowTargetRecords;
       if (records * 4 < target && approxMs(size) < maxMs) {
-        const grown = scaleDuration(size, 2);
+        // Towards half the target at the density seen, at most MAX_GROWTH times at once: a
+        // nearly empty window does not open a month-long one in a single step.
+        const factor = Math.min(MAX_GROWTH, Math.max(2, Math.floor(target / (2 * Math.max(records, 1)))));
+        const grown = scaleDuration(size, factor);
         size = approxMs(grown) > maxMs ? settings.maxWindowSize : grown;
       } else if (records > target && approxMs(size) > minMs) {
         const shrunk = scaleDuration(size, 0.5);

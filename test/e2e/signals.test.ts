@@ -113,7 +113,8 @@ describe.each([
     expectCleanInterruption(result, signal, code);
     // The held window was never bookmarked, and nothing was asked after the signal.
     const bookmarks = result.run.lastState()?.bookmarks;
-    expect(bookmarks?.sessions?.replication_key_value).toBe('2026-01-06T00:00:00Z');
+    // The streams advance in step: the sessions stream is ahead of the held visits window.
+    expect(Date.parse(bookmarks?.sessions?.replication_key_value ?? '')).toBeGreaterThan(Date.parse(heldRequestStart()));
     const visits = bookmarks?.visits?.replication_key_value;
     if (visits !== undefined) expect(Date.parse(visits)).toBeLessThanOrEqual(Date.parse(heldRequestStart()));
     expect(bookmarks?.conversions).toBeUndefined();
@@ -131,7 +132,10 @@ it('SIGTERM during the backoff before a retry: exit 143 within 2 s, the retry is
   expectCleanInterruption(result, 'SIGTERM', 143);
   expect(api.requests.filter((r) => r.endpoint === 'conversions')).toHaveLength(1);
   expect(result.run.lastState()?.bookmarks.conversions).toBeUndefined();
-  expect(result.run.lastState()?.bookmarks.visits?.replication_key_value).toBe('2026-01-06T00:00:00Z');
+  // Streams in step: visits finished the same first window as sessions before conversions' failed.
+  const marks = result.run.lastState()?.bookmarks;
+  expect(marks?.visits?.replication_key_value).toBeDefined();
+  expect(marks?.visits?.replication_key_value).toBe(marks?.sessions?.replication_key_value);
 });
 
 it('SIGTERM while the reader of stdout has stopped reading: exit 143 within 2 s, whole lines', async () => {

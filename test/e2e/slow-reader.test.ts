@@ -48,23 +48,24 @@ function progress(run: InProcessRun, stream: string): Record<string, string>[] {
     .map((line) => Object.fromEntries([...line.matchAll(/ (\w+)=(\S+)/g)].map((m) => [m[1] as string, m[2] as string])));
 }
 
-/** Records written between consecutive STATE messages, per stream, in order (one entry per window). */
+/**
+ * Records written in each window of a stream, in order: the streams advance in step, so a
+ * window of `stream` ends at the STATE that moves its bookmark.
+ */
 function recordsPerWindow(run: InProcessRun, stream: string): number[] {
   const out: number[] = [];
   let current = 0;
-  let seen = false;
+  let mark: string | undefined;
   // The last message is the run's closing STATE, which ends no window.
   for (const m of run.messages.slice(0, -1)) {
-    if (m.type === 'RECORD' && m.stream === stream) {
-      current += 1;
-      seen = true;
-    } else if (m.type === 'SCHEMA' && m.stream === stream) {
-      seen = true;
-    } else if (m.type === 'STATE' && seen) {
-      out.push(current);
-      current = 0;
-    } else if (m.type === 'SCHEMA') {
-      seen = false;
+    if (m.type === 'RECORD' && m.stream === stream) current += 1;
+    else if (m.type === 'STATE') {
+      const next = (m.value as { bookmarks: Record<string, { replication_key_value: string }> }).bookmarks[stream]?.replication_key_value;
+      if (next !== undefined && next !== mark) {
+        out.push(current);
+        current = 0;
+        mark = next;
+      }
     }
   }
   return out;

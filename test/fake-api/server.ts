@@ -7,7 +7,7 @@ import { createDataset, type Dataset, type DatasetOptions, type SessionItem } fr
 import { cannedFaultResponse, createFaultQueue, withEchoedAuthorization, type CannedResponse, type Endpoint, type Fault, type FaultKind } from './faults.js';
 import { paginate } from './paginator.js';
 import { createRateLimiter, type RateDecision, type RateLimitOptions } from './rate-limit.js';
-import { validateChildrenBody, validateSessionsBody, type ChildrenQuery, type FieldErrors, type SessionsQuery } from './validation.js';
+import { laravelMessage, validateChildrenBody, validateSessionsBody, type ChildrenQuery, type FieldErrors, type SessionsQuery } from './validation.js';
 
 /**
  * A node:http server on 127.0.0.1 that implements the Wemasy Analytics API contract
@@ -43,6 +43,14 @@ export interface FakeApiOptions {
   readonly retryAfter?: boolean;
   /** per_page above this is capped. Default 100. */
   readonly maxPerPage?: number;
+  /**
+   * Most session_ids one get-visits or get-conversions request may carry (Laravel's `max:N`
+   * array rule): above it the answer is a 422 `{"message": "The session ids field must not have
+   * more than N items.", "errors": {"session_ids": [that message]}}`, or the status given by
+   * `sessionIdsRefusal` (a proxy's 413 or 414, with an HTML body). Default: no limit.
+   */
+  readonly maxSessionIds?: number;
+  readonly sessionIdsRefusal?: 413 | 414 | 422;
   /** These endpoints answer 403 to an authorized request. */
   readonly forbidden?: readonly Endpoint[];
   /** Port on 127.0.0.1; default 0 (any free port). */
@@ -265,8 +273,15 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       const checked = validateSessionsBody(body, dataset);
       return checked.ok ? listSessions(checked.value, record.page ?? 1) : invalid(checked.errors);
     }
-    const checked = validateChildrenBody(body, dataset, endpoint);
-    return checked.ok ? listChildren(checked.value, endpoint) : invalid(checked.errors);
+    const tooMany = options.maxSessionIds !== undefined && Array.isArray(body.session_ids) && body.session_ids.length > options.maxSessionIds;
+    if (tooMany && options.sessionIdsRefusal !== undefined && options.sessionIdsRefusal !== 422) {
+      const status = options.sessionIdsRefusal;
+      const title = status === 413 ? '413 Request Entity Too Large' : '414 Request-URI Too Large';
+      return { status, contentType: 'text/html', body: `<html><head><title>${title}</title></head><body><center><h1>${title}</h1></center><hr><center>nginx</center></body></html>` };
+    }
+    const checked = validateChildrenBody(body, dataset, endpoint, options.maxSessionIds);
+    if (checked.ok) return listChildren(checked.value, endpoint);
+    return tooMany ? json(422, { message: laravelMessage(checked.errors), errors: checked.errors }) : invalid(checked.errors);
   };
 
   const headersFor = (answer: CannedResponse, decision: RateDecision, contentLength: number): Record<string, string | number> => ({

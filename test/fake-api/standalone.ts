@@ -24,6 +24,7 @@ const USAGE = `usage: tsx test/fake-api/server.ts [options]
   --rate-limit N           requests per window (default 60)
   --rate-window-ms MS      rate-limit window (default 60000)
   --max-per-page N         per_page cap (default 100)
+  --max-session-ids N      most session_ids per request; more get Laravel's 422 (default: no limit)
   --no-retry-after         send no Retry-After on the rate limiter's 429s
   --log                    one stderr line per request
 `;
@@ -53,6 +54,7 @@ export function parseStandaloneArgs(argv: readonly string[]): FakeApiOptions & {
       'rate-limit': { type: 'string' },
       'rate-window-ms': { type: 'string' },
       'max-per-page': { type: 'string' },
+      'max-session-ids': { type: 'string' },
       'no-retry-after': { type: 'boolean' },
       log: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -76,6 +78,7 @@ export function parseStandaloneArgs(argv: readonly string[]): FakeApiOptions & {
     rateLimit: { limit: limit ?? 60, windowMs: windowMs ?? 60_000 },
     retryAfter: values['no-retry-after'] !== true,
     maxPerPage: integer(values['max-per-page'], 'max-per-page'),
+    maxSessionIds: integer(values['max-session-ids'], 'max-session-ids'),
     log: values.log === true ? (line: string) => process.stderr.write(`fake-api: ${line}\n`) : undefined,
   };
 }

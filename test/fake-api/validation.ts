@@ -162,7 +162,13 @@ export function validateSessionsBody(body: Record<string, unknown>, dataset: Dat
 }
 
 /** get-visits and get-conversions: the same body, with `visit_ids` or `conversion_types`. */
-export function validateChildrenBody(body: Record<string, unknown>, dataset: Dataset, kind: 'visits' | 'conversions'): Validated<ChildrenQuery> {
+export function validateChildrenBody(
+  body: Record<string, unknown>,
+  dataset: Dataset,
+  kind: 'visits' | 'conversions',
+  /** Laravel's `max:N` on the session_ids array; undefined for no limit. */
+  maxSessionIds?: number,
+): Validated<ChildrenQuery> {
   const out = new Collector();
   const key = missing(body.key) ? 'list' : body.key;
   if (key !== 'list' && key !== 'count') out.add('key', 'The selected :attribute is invalid.');
@@ -170,6 +176,9 @@ export function validateChildrenBody(body: Record<string, unknown>, dataset: Dat
   const endDate = checkDate(out, dataset, 'end_date', body.end_date, false);
   checkRange(out, startDate, endDate);
   const sessionIds = checkIds(out, 'session_ids', body.session_ids, true);
+  if (maxSessionIds !== undefined && Array.isArray(body.session_ids) && body.session_ids.length > maxSessionIds) {
+    out.add('session_ids', `The :attribute field must not have more than ${maxSessionIds} items.`);
+  }
 
   let ids: number[] | undefined;
   let types: string[] | undefined;
@@ -188,4 +197,11 @@ export function validateChildrenBody(body: Record<string, unknown>, dataset: Dat
 
   if (out.failed || sessionIds === undefined) return { ok: false, errors: out.errors };
   return { ok: true, value: { key: key as 'list' | 'count', startDate, endDate, sessionIds, ids, types } };
+}
+
+/** Laravel's 422 `message`: the first error, and how many more there are. */
+export function laravelMessage(errors: FieldErrors): string {
+  const all = Object.values(errors).flat();
+  const more = all.length - 1;
+  return more <= 0 ? (all[0] ?? 'The given data was invalid.') : `${all[0]} (and ${more} more ${more === 1 ? 'error' : 'errors'})`;
 }

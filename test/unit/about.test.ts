@@ -99,7 +99,7 @@ describe('renderAbout', () => {
     expect(byName.get('end_date')?.slice(1, 3)).toEqual(['False', 'None']);
     expect(byName.get('timezone')?.slice(1, 3)).toEqual(['False', 'UTC']);
     expect(byName.get('session_filters')?.[2]).toBe('{}');
-    expect(byName.get('session_batch_size')?.[2]).toBe('100');
+    expect(byName.get('session_batch_size')?.[2]).toBe('1000');
     expect(byName.get('base_url')?.[2]).toBe('https://api.wemasy.nl/api');
     expect(byName.get('window_size')?.[3]).toBe(configSchema.properties.window_size?.description);
     expect(lines.at(-1)).toBe(

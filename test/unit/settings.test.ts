@@ -103,9 +103,10 @@ describe('parseSettings: defaults and conversion', () => {
     expect(settings.lookbackWindow.toMillis()).toBe(0);
     expect(settings.sessionLookback.toMillis()).toBe(Duration.fromObject({ days: 1 }).toMillis());
     expect(settings.sessionIds).toBeUndefined();
-    expect(settings.sessionBatchSize).toBe(100);
+    expect(settings.sessionBatchSize).toBe(1000);
     expect(settings.sessionFilters).toEqual({});
-    expect(settings.sessionsPageSize).toBe(1000);
+    expect(settings.sessionsPageSize).toBe(10000);
+    expect(settings.maxSessionBatchSize).toBe(10000);
     expect(settings.conversionTypes).toBeUndefined();
     expect(settings.discoverSample).toBe(false);
     expect(settings.adaptiveWindows).toBe(true);
