@@ -523,6 +523,29 @@ describe('fake API faults', () => {
     expect(await pending).toBeInstanceOf(Error);
   });
 
+  it('sends a body slowly at a settable rate, and stalls one half-way', async () => {
+    const whole = await post(api, 'visits', visits);
+    api.setBodyRate({ bytesPerChunk: Math.ceil(whole.text.length / 4), intervalMs: 40, endpoints: ['visits'] });
+    const began = performance.now();
+    const slow = await post(api, 'visits', visits);
+    expect(performance.now() - began).toBeGreaterThanOrEqual(110);
+    expect(slow.text).toBe(whole.text);
+    api.inject({ kind: 'stall', endpoint: 'visits' });
+    const stalled = post(api, 'visits', visits).catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(api.requests.at(-1)).toMatchObject({ fault: 'stall', status: 200 });
+    api.reset();
+    expect((await post(api, 'visits', visits)).text).toBe(whole.text);
+    const other = await startFakeApi();
+    other.inject({ kind: 'stall', endpoint: 'visits' });
+    const pending = post(other, 'visits', visits).catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await other.close();
+    expect(await pending).toBeInstanceOf(Error);
+    expect(() => api.setBodyRate({ bytesPerChunk: 0, intervalMs: 1 })).toThrow(RangeError);
+    void stalled;
+  });
+
   it('goes down after dieAfter(n) and comes back on revive()', async () => {
     api.dieAfter(2);
     expect((await post(api, 'visits', visits)).status).toBe(200);
@@ -537,6 +560,24 @@ describe('fake API faults', () => {
   it('rejects malformed faults', () => {
     expect(() => api.inject({ kind: 'nope' as '500' })).toThrow(RangeError);
     expect(() => api.inject({ kind: '500', times: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('late and changing data', () => {
+  it('shows each object only after its seeded delay, and open sessions and visits as they grow until they close', () => {
+    const live = createDataset({ sessionIntervalSeconds: 600, visibilityDelaySeconds: 600, openSessions: true });
+    const session = live.session(100);
+    if (session === undefined) throw new Error('no session 100');
+    const visible = live.visibleFromMs('sessions', session);
+    expect(visible - session.createdAtMs).toBe((hash32(100, 12) % 601) * 1000);
+    expect(live.liveItem('sessions', session, visible - 1)).toBeUndefined();
+    const early = live.liveItem('sessions', session, session.createdAtMs + 600_000);
+    const spent = Math.min(600, session.item.time_spend);
+    expect(early).toEqual({ ...session.item, time_spend: spent, updated_at: live.toLocal(session.createdAtMs + spent * 1000) });
+    expect(live.liveItem('sessions', session, session.createdAtMs + 3_600_000)).toBe(session.item);
+    const frozen = createDataset({ sessionIntervalSeconds: 600 });
+    expect(frozen.live).toBe(false);
+    expect(frozen.session(100)?.item).toEqual(session.item);
   });
 });
 

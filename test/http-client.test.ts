@@ -93,6 +93,26 @@ const stallingBody =
     setTimeout(() => void (res.destroyed || res.end('"data": [1]}    ')), ms);
   };
 
+/** Sends `{"error": false, "data": [0, 1, ...]}` in `chunks` pieces, one every `everyMs`. */
+const tricklingBody =
+  (chunks: number, everyMs: number): Step =>
+  (_req, res) => {
+    const items = Array.from({ length: chunks }, (_, i) => `${i}`);
+    const parts = ['{"error": false, "data": [', ...items.map((item, i) => (i === 0 ? item : `, ${item}`)), ']}'];
+    res.writeHead(200, { ...RATE_HEADERS, 'Content-Type': 'application/json' });
+    const next = (): void => {
+      if (res.destroyed) return;
+      const part = parts.shift();
+      if (part === undefined) {
+        res.end();
+        return;
+      }
+      res.write(part);
+      setTimeout(next, everyMs);
+    };
+    next();
+  };
+
 /** Drops the connection before any response. */
 const hangUp: Step = (req) => void req.socket.destroy();
 
@@ -444,12 +464,20 @@ describe('timeouts and broken connections', () => {
     expect(metrics()[0]?.tags).toEqual({ endpoint: PATH, http_status_code: 0, status: 'failed' });
   });
 
-  it('the timeout covers reading the body', async () => {
+  it('a body that stalls for longer than the timeout fails and is retried', async () => {
     server.script(stallingBody(600));
     const { client } = makeClient({ http: { ...HTTP, maxRetries: 1 } });
     const error = await failure(client.postJson({ path: PATH, body: {} }), 'timeout');
-    expect(error.message).toBe(`gave up after 1 retry: no response within 0.2 s on POST ${PATH}`);
+    expect(error.message).toBe(`gave up after 1 retry: the body of POST ${PATH} stalled: nothing received for 0.2 s`);
     expect(server.seen).toHaveLength(2);
+  });
+
+  it('a body that keeps arriving completes however long it takes: the timeout restarts with every chunk', async () => {
+    // 12 pieces 50 ms apart: the body takes three times the 0.2 s timeout, never silent for long.
+    server.script(tricklingBody(10, 50));
+    const { client } = makeClient({ http: { ...HTTP, maxRetries: 0 } });
+    expect(await client.postJson({ path: PATH, body: {} })).toEqual({ error: false, data: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
+    expect(server.seen).toHaveLength(1);
   });
 
   it('a connection dropped before the response is a network error, retried', async () => {

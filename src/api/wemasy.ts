@@ -10,7 +10,9 @@ import { JsonStreamError, parseItemsStream } from './json-items.js';
 
 /**
  * Receives items as they are parsed, with the attempt (1 for the first try of the request, more
- * after a retry); the request's timeout does not run while it works.
+ * after a retry); the request's timeout does not run while it works. Items reach the sink before
+ * the body is complete: an attempt that then fails has already handed over the items before the
+ * failure, and its retry hands them over again.
  */
 export type ItemSink = (items: JsonValue[], attempt: number) => Promise<void>;
 

@@ -24,6 +24,8 @@ export interface Settings {
   readonly baseUrl: string;
   readonly startDate: DateTime;
   readonly endDate: DateTime | undefined;
+  /** How long before the moment the run began it ends (records show up late in the API). */
+  readonly endLag: Duration;
   /** IANA zone the API reads and writes its zone-less date-times in. */
   readonly timezone: string;
   readonly windowSize: Duration;

@@ -304,6 +304,7 @@ export function parseSettings(raw: JsonObject, options: ParseSettingsOptions): S
     return parsed;
   };
   const windowSize = duration('window_size', false);
+  const endLag = duration('end_lag', true);
   const lookbackWindow = duration('lookback_window', true);
   const sessionLookback = duration('session_lookback', false);
   const maxWindowSize = duration('max_window_size', false);
@@ -356,6 +357,7 @@ export function parseSettings(raw: JsonObject, options: ParseSettingsOptions): S
     baseUrl: ensure(baseUrl, 'base_url'),
     startDate: ensure(startDate, 'start_date'),
     endDate,
+    endLag: ensure(endLag, 'end_lag'),
     timezone: ensure(timezone, 'timezone'),
     windowSize: ensure(windowSize, 'window_size'),
     lookbackWindow: ensure(lookbackWindow, 'lookback_window'),

@@ -43,33 +43,71 @@ export interface AttemptClock {
 }
 
 /**
- * An abort signal that fires after `ms` of waiting on the network; `outside` stops the count
- * while its promise is pending.
+ * The limit of one attempt: `ms` of silence from the server. It runs from sending the request
+ * until the response headers arrive, then restarts with every chunk of the body, so a big body
+ * that keeps arriving (hundreds of MB at 1 MB/s) never times out, while one that stalls fails
+ * `ms` after its last chunk. `outside` stops the count while its promise is pending (waits on the
+ * reader of stdout, not the server) and restarts it in full afterwards.
  */
-function networkTimeout(ms: number): { signal: AbortSignal; clock: AttemptClock; clear(): void } {
+function silenceTimeout(ms: number): {
+  signal: AbortSignal;
+  clock: AttemptClock;
+  /** True once the response headers came: a timeout after that is a stalled body. */
+  readonly inBody: boolean;
+  /** The response headers came: the limit restarts. */
+  headersReceived(): void;
+  /** `response` whose body restarts the limit with every chunk it delivers. */
+  watchBody(response: Response): Response;
+  clear(): void;
+} {
   const controller = new AbortController();
-  let left = ms;
-  let startedAt = Date.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const arm = (): void => {
-    startedAt = Date.now();
-    timer = setTimeout(() => controller.abort(new DOMException('request timed out', 'TimeoutError')), left);
-  };
-  arm();
+  const expire = (): void => controller.abort(new DOMException('request timed out', 'TimeoutError'));
+  let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(expire, ms);
   let paused = 0;
+  let inBody = false;
+  /** Restarts the count (Timeout.refresh: no new timer per chunk). */
+  const restart = (): void => {
+    if (paused === 0 && !controller.signal.aborted) timer?.refresh();
+  };
   return {
     signal: controller.signal,
+    get inBody() {
+      return inBody;
+    },
+    headersReceived() {
+      inBody = true;
+      restart();
+    },
+    watchBody(response) {
+      if (response.body === null) return response;
+      const reader = response.body.getReader();
+      // Pulled only when the reader of the response asks for more (highWaterMark 0): no chunk is
+      // read ahead while the reader waits outside.
+      const body = new ReadableStream<Uint8Array>(
+        {
+          async pull(stream) {
+            const { done, value } = await reader.read();
+            if (done) {
+              stream.close();
+              return;
+            }
+            restart();
+            stream.enqueue(value);
+          },
+          cancel: (reason) => reader.cancel(reason),
+        },
+        { highWaterMark: 0 },
+      );
+      return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+    },
     clear: () => clearTimeout(timer),
     clock: {
       async outside(work) {
-        if (paused++ === 0) {
-          clearTimeout(timer);
-          left = Math.max(0, left - (Date.now() - startedAt));
-        }
+        if (paused++ === 0) clearTimeout(timer);
         try {
           return await work;
         } finally {
-          if (--paused === 0 && !controller.signal.aborted) arm();
+          if (--paused === 0 && !controller.signal.aborted) timer = setTimeout(expire, ms);
         }
       },
     },
@@ -78,8 +116,9 @@ function networkTimeout(ms: number): { signal: AbortSignal; clock: AttemptClock;
 
 export interface HttpClient {
   /**
-   * POSTs the request and hands the response to `read`. Every attempt waits for the rate limiter,
-   * and one timeout covers the attempt from sending to `read` finishing. `read` may throw a
+   * POSTs the request and hands the response to `read`. Every attempt waits for the rate limiter;
+   * `request_timeout` bounds the server's silence (to the response headers, then between chunks
+   * of the body; see silenceTimeout), not the whole attempt. `read` may throw a
    * retryable ApiError (e.g. 'bad-response' for invalid JSON, 'server-fault' for `"error": true`);
    * the whole attempt is then retried under the same policy as a 5xx.
    *
@@ -125,7 +164,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     await limiter.acquire(runSignal);
     requestCount += 1;
     const startedMs = clock.nowMs();
-    const timer = networkTimeout(http.timeoutMs);
+    const timer = silenceTimeout(http.timeoutMs);
     const timeout = timer.signal;
     const signal = runSignal === undefined ? timeout : AbortSignal.any([runSignal, timeout]);
     let status = 0;
@@ -134,10 +173,11 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     const failure = (error: unknown, whileReading: boolean): unknown => {
       if (runSignal?.aborted) return runSignal.reason;
       if (timeout.aborted) {
-        return new ApiError('timeout', `no response within ${http.timeoutMs / 1000} s on POST ${endpoint}`, {
-          endpoint,
-          status: status || undefined,
-        });
+        const seconds = http.timeoutMs / 1000;
+        const message = timer.inBody
+          ? `the body of POST ${endpoint} stalled: nothing received for ${seconds} s`
+          : `no response within ${seconds} s on POST ${endpoint}`;
+        return new ApiError('timeout', message, { endpoint, status: status || undefined });
       }
       if (error instanceof TapError) return error;
       if (whileReading && !looksLikeNetworkFailure(error)) return error;
@@ -164,6 +204,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         throw failure(error, false);
       }
       status = response.status;
+      timer.headersReceived();
+      response = timer.watchBody(response);
       limiter.observe(response.headers);
       try {
         if (!response.ok) throw statusError(response, await response.text(), endpoint);

@@ -33,12 +33,13 @@ export interface SyncDeps {
 }
 
 /**
- * The run's end: `end_date`, or the moment the run began when it is not set or lies in the
- * future, in whole seconds (the API's granularity). No bookmark ever goes past it.
+ * The run's end: `end_lag` before the moment the run began (the API shows records some minutes
+ * after their created_at), or `end_date` when that is earlier; in whole seconds (the API's
+ * granularity). No bookmark ever goes past it.
  */
 export function runEnd(settings: Settings, startedAt: DateTime): DateTime {
-  const now = startedAt.startOf('second');
-  const end = settings.endDate === undefined || settings.endDate > now ? now : settings.endDate;
+  const latest = startedAt.startOf('second').minus(settings.endLag).startOf('second');
+  const end = settings.endDate === undefined || settings.endDate > latest ? latest : settings.endDate;
   // A zone-less string cannot end a range inside the repeated autumn hour.
   return safeEdgeAtOrBefore(end, settings.timezone);
 }
@@ -237,9 +238,13 @@ async function readWindow(
   };
   const worker = async (): Promise<void> => {
     for (let batch = take(); batch !== undefined; batch = take()) {
-      // A retried request sends its items again from the start: drop the ones already emitted,
-      // so that a response cut short and retried still yields each record once. The first attempt
-      // only notes the ids (an array push); a retry looks them up.
+      // Records are written while the body arrives: when an attempt fails part-way (cut short,
+      // reset, stalled past request_timeout), its records so far are already on stdout. A
+      // retried request sends its items again from the start: drop the ones already emitted, so
+      // that within the run each record is written once. If the retries run out, the window's
+      // bookmark has not moved and the next run writes them again (at-least-once within a
+      // window; targets upsert by id). The first attempt only notes the ids (an array push); a
+      // retry looks them up.
       const emittedIds: unknown[] = [];
       let seen: Set<unknown> | undefined;
       const sink = async (items: readonly JsonValue[], attempt: number): Promise<void> => {

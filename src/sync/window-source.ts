@@ -55,6 +55,7 @@ export function scaleDuration(d: Duration, factor: number): Duration {
  * quarter of `window_target_records` widens the next one towards half the target at the density
  * it saw (2 to 8 times, up to `max_window_size`: fewer windows, fewer requests), a window
  * with more than the target halves it (down to an hour, or `window_size` when that is smaller).
+ * A rest of the range shorter than half the window is taken into it (within `max_window_size`).
  * A child stream's end is then moved to where its session ids fill whole batches (see
  * EndAdjuster). Which records a window holds never depends on its size: only the number of
  * requests does.
@@ -68,7 +69,11 @@ export function adaptiveWindows(to: DateTime, settings: Settings, adjustEnd?: En
     async next(start, horizon) {
       if (start >= to) return undefined;
       const until = horizon !== undefined && horizon > start && horizon < to ? horizon : to;
-      const nominal = nextWindowEnd(start, size, zone, until);
+      let nominal = nextWindowEnd(start, size, zone, until);
+      // A tail shorter than half a window joins this one instead of costing a window of its own
+      // (a window costs at least a listing page and its session ids' batches): a nightly run that
+      // re-reads lookback_window before its bookmark then reads one window, not a day and a stub.
+      if (nominal < until && approxMs(until.diff(nominal)) * 2 <= approxMs(size) && until.toMillis() - start.toMillis() <= maxMs) nominal = until;
       const maxEnd = nextWindowEnd(start, settings.maxWindowSize, zone, until);
       const limit = maxEnd < nominal ? nominal : maxEnd;
       const end = adjustEnd === undefined ? nominal : await adjustEnd(start, nominal, limit);

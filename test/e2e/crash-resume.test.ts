@@ -53,7 +53,7 @@ const config = (baseUrl: string, extra: object = {}) => ({
 });
 
 /** The variants: the default windows without lookback, and fixed P1D windows with lookback_window PT6H. */
-const PLAIN = {};
+const PLAIN = { lookback_window: 'PT0S' };
 const LOOKBACK = { lookback_window: 'PT6H', adaptive_windows: false, window_size: 'P1D' };
 const LOOKBACK_MS = 6 * 3600 * 1000;
 

@@ -33,6 +33,8 @@ beforeAll(async () => {
     start_date: '2026-01-01',
     end_date: '2026-01-03',
     requests_per_minute: 6_000_000,
+    // A resumed run of a complete range reads nothing (no lookback before its bookmarks).
+    lookback_window: 'PT0S',
   });
   first = await runTap(['--config', config]);
   expect(first.code, first.stderr).toBe(0);

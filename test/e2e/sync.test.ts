@@ -187,7 +187,7 @@ describe('incremental runs', () => {
     const statePath = writeJson(dir, 'state-done.json', {
       bookmarks: { sessions: { replication_key: 'created_at', replication_key_value: '2026-01-04T00:00:00Z' } },
     });
-    const run = await sync({ ...baseConfig(), session_ids: [1] }, ['--state', statePath]);
+    const run = await sync({ ...baseConfig(), session_ids: [1], lookback_window: 'PT0S' }, ['--state', statePath]);
     expect(run.code).toBe(0);
     expect(run.records('sessions')).toEqual([]);
     expect(run.lastState()?.bookmarks.sessions?.replication_key_value).toBe('2026-01-04T00:00:00Z');

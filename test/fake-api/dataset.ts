@@ -26,6 +26,14 @@ import { createZoneTime, type ParsedLocalTime } from './local-time.js';
  *   type = pick(['click', 'url'], c, 31), name = pick(CONVERSION_NAMES, c, 32),
  *   value = (h(c, 33) % 100000) / 100, url = pick(CONVERSION_PATHS, c, 34),
  *   updated_at = created_at, goal_id = 1 + h(c, 35) % 20 with `extraFields`.
+ *
+ * Late and changing data (both off by default; the items above are then the only truth):
+ * - with `visibilityDelaySeconds` D > 0, an object is served only from created + d on, d =
+ *   h(id, 12 | 25 | 36) % (D + 1) seconds for a session | visit | conversion;
+ * - with `openSessions`, a session or visit is open until created + time_spend: served at an
+ *   instant t before that, its time_spend is floor((t - created) / 1 s) and its updated_at is
+ *   created + that time_spend. From then on it is the item above, its final form.
+ * What the server serves at t is `liveItem(kind, entry, t)`; the frozen items are the final truth.
  */
 
 export interface DatasetOptions {
@@ -53,7 +61,13 @@ export interface DatasetOptions {
   readonly nulInStrings?: boolean;
   /** Shift each session by its hash jitter inside its slot. Default true. */
   readonly jitter?: boolean;
+  /** Objects become visible up to this many seconds after their created_at (seeded per id). Default 0. */
+  readonly visibilityDelaySeconds?: number;
+  /** Sessions and visits change (time_spend, updated_at) until they close. Default false. */
+  readonly openSessions?: boolean;
 }
+
+export type ItemKind = 'sessions' | 'visits' | 'conversions';
 
 export type ResolvedDatasetOptions = { readonly [K in keyof DatasetOptions]-?: NonNullable<DatasetOptions[K]> };
 
@@ -145,7 +159,15 @@ export interface Dataset {
    * would reject.
    */
   sessionsInLocalRange(startLocal: string, endLocal: string, options?: SessionQueryOptions): SessionEntry[];
+  /** True when visibilityDelaySeconds or openSessions make what is served depend on the clock. */
+  readonly live: boolean;
+  /** When the object can first be seen (epoch ms). */
+  visibleFromMs(kind: ItemKind, entry: { readonly id: number; readonly createdAtMs: number }): number;
+  /** The object as the API serves it at `nowMs`: undefined before it is visible, else its form then. */
+  liveItem<I extends SessionItem | VisitItem | ConversionItem>(kind: ItemKind, entry: { readonly item: I; readonly id: number; readonly createdAtMs: number }, nowMs: number): I | undefined;
 }
+
+const VISIBILITY_SALT: Readonly<Record<ItemKind, number>> = { sessions: 12, visits: 25, conversions: 36 };
 
 /** Visits and conversions fall within this many seconds after their session began (20 hours). */
 export const CHILD_SPREAD_SECONDS = 72_000;
@@ -181,6 +203,8 @@ const DEFAULTS: ResolvedDatasetOptions = {
   bareVisitIds: false,
   nulInStrings: false,
   jitter: true,
+  visibilityDelaySeconds: 0,
+  openSessions: false,
 };
 
 /** Ranges wider than this many slots are refused rather than generated. */
@@ -221,6 +245,7 @@ export function createDataset(options: DatasetOptions = {}): Dataset {
   positiveInteger(opts.visitsPerSession, 'visitsPerSession', 0, 99);
   positiveInteger(opts.conversionEvery, 'conversionEvery', 1);
   const intervalMs = intervalSeconds * 1000;
+  positiveInteger(opts.visibilityDelaySeconds, 'visibilityDelaySeconds', 0);
   const epochMs = instantMs(opts.epoch, 'epoch');
   if (epochMs % 1000 !== 0) throw new RangeError('epoch must be a whole second');
   const untilMs = instantMs(opts.until, 'until');
@@ -368,8 +393,22 @@ export function createDataset(options: DatasetOptions = {}): Dataset {
     return parsed;
   };
 
+  const visibleFromMs = (kind: ItemKind, entry: { readonly id: number; readonly createdAtMs: number }): number =>
+    entry.createdAtMs + (opts.visibilityDelaySeconds === 0 ? 0 : (hash32(entry.id, VISIBILITY_SALT[kind]) % (opts.visibilityDelaySeconds + 1)) * 1000);
+
   return {
     options: opts,
+    live: opts.visibilityDelaySeconds > 0 || opts.openSessions,
+    visibleFromMs,
+    liveItem(kind, entry, nowMs) {
+      // Nothing is served before it happened, nor before its visibility delay has passed.
+      if (nowMs < visibleFromMs(kind, entry)) return undefined;
+      if (!opts.openSessions || kind === 'conversions') return entry.item;
+      const item = entry.item as SessionItem | VisitItem;
+      const spent = Math.floor((nowMs - entry.createdAtMs) / 1000);
+      if (spent >= item.time_spend) return entry.item;
+      return { ...item, time_spend: spent, updated_at: time.format(entry.createdAtMs + spent * 1000) } as typeof entry.item;
+    },
     zone: opts.zone,
     epochMs,
     intervalMs,

@@ -17,6 +17,7 @@ export const FAULT_KINDS = [
   'reset-during',
   'slow',
   'truncate',
+  'stall',
   'invalid-json',
   'error-true',
   'wrong-shape',
@@ -126,7 +127,7 @@ const BAD_GATEWAY_HTML =
 
 /**
  * The fixed answer of a fault kind, or undefined for the kinds that act on the connection or on
- * the real answer ('reset-before', 'reset-during', 'slow', 'truncate').
+ * the real answer ('reset-before', 'reset-during', 'slow', 'truncate', 'stall').
  */
 export function cannedFaultResponse(fault: Fault, endpoint: Endpoint | 'unknown'): CannedResponse | undefined {
   switch (fault.kind) {
@@ -165,6 +166,7 @@ export function cannedFaultResponse(fault: Fault, endpoint: Endpoint | 'unknown'
     case 'reset-during':
     case 'slow':
     case 'truncate':
+    case 'stall':
       return undefined;
   }
 }

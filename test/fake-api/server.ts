@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDataset, type Dataset, type DatasetOptions, type SessionItem } from './dataset.js';
+import { createDataset, type ConversionItem, type Dataset, type DatasetOptions, type SessionItem, type VisitItem } from './dataset.js';
 import { cannedFaultResponse, createFaultQueue, withEchoedAuthorization, type CannedResponse, type Endpoint, type Fault, type FaultKind } from './faults.js';
 import { paginate } from './paginator.js';
 import { createRateLimiter, type RateDecision, type RateLimitOptions } from './rate-limit.js';
@@ -32,6 +32,16 @@ export const DEFAULT_PER_PAGE = 15;
 const RESET_DURING_DELAY_MS = 20;
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
+/**
+ * A body sent slowly: `bytesPerChunk` bytes, then a pause of `intervalMs`, until it is all sent
+ * (of 200 answers of these endpoints; default all three).
+ */
+export interface BodyRate {
+  readonly bytesPerChunk: number;
+  readonly intervalMs: number;
+  readonly endpoints?: readonly Endpoint[];
+}
+
 export interface FakeApiOptions {
   /** The Bearer token accepted. Default 'test-token'. */
   readonly token?: string;
@@ -59,6 +69,8 @@ export interface FakeApiOptions {
   readonly now?: () => number;
   /** Called with one line per answered (or dropped) request. */
   readonly log?: (line: string) => void;
+  /** Send bodies slowly, at this rate (see setBodyRate). Default: at once. */
+  readonly bodyRate?: BodyRate;
 }
 
 export interface RecordedRequest {
@@ -100,6 +112,8 @@ export interface FakeApi {
   dieAfter(n: number): void;
   /** Undoes dieAfter(). */
   revive(): void;
+  /** Sends later bodies at this rate (undefined: at once). reset() restores the option's rate. */
+  setBodyRate(rate: BodyRate | undefined): void;
   /** Clears requests and faults, revives, and restarts the rate-limit window. */
   reset(): void;
   /** Stops listening, drops open connections and pending slow answers. Idempotent. */
@@ -187,6 +201,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
   const requests: RecordedRequest[] = [];
   const waits = new Set<{ timer: NodeJS.Timeout; done: (completed: boolean) => void }>();
   let dieBudget: number | undefined;
+  let bodyRate = checkBodyRate(options.bodyRate);
   let closed = false;
   let baseUrl = '';
 
@@ -227,7 +242,8 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
   const listSessions = (query: SessionsQuery, page: number): CannedResponse => {
     const matching = dataset
       .sessionsInLocalRange(query.startDate, query.endDate, { includeIpAddresses: query.includeIpAddresses })
-      .map((entry) => entry.item)
+      .map((entry) => (dataset.live ? dataset.liveItem('sessions', entry, now()) : entry.item))
+      .filter((item): item is SessionItem => item !== undefined)
       .filter((item) => Object.entries(query.filters).every(([field, wanted]) => matchesFilter((item as unknown as Record<string, unknown>)[field], wanted)));
     const perPage = Math.min(query.perPage ?? DEFAULT_PER_PAGE, maxPerPage);
     const body = paginate(sortSessions(matching, query.sortKey, query.sortOrder), page, perPage, baseUrl + API_PATHS.sessions);
@@ -240,12 +256,14 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     for (const sessionId of new Set(query.sessionIds)) {
       const children = kind === 'visits' ? dataset.visitsOf(sessionId) : dataset.conversionsOf(sessionId);
       for (const child of children) {
-        const item = child.item as { created_at: string; type?: string };
+        const served = dataset.live ? dataset.liveItem(kind, child as { item: VisitItem | ConversionItem; id: number; createdAtMs: number }, now()) : child.item;
+        if (served === undefined) continue;
+        const item = served as { created_at: string; type?: string };
         if (wantedIds !== undefined && !wantedIds.has(child.id)) continue;
         if (query.types !== undefined && !query.types.includes(item.type ?? '')) continue;
         if (query.startDate !== undefined && item.created_at < query.startDate) continue;
         if (query.endDate !== undefined && item.created_at > query.endDate) continue;
-        found.push({ id: child.id, wire: kind === 'visits' && dataset.options.bareVisitIds ? child.id : child.item });
+        found.push({ id: child.id, wire: kind === 'visits' && dataset.options.bareVisitIds ? child.id : served });
       }
     }
     found.sort((a, b) => a.id - b.id);
@@ -359,6 +377,17 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     }
     const bytes = Buffer.from(answer.body, 'utf8');
 
+    if (fault?.kind === 'stall') {
+      // Announce the whole body, send its first half (at the body rate, if one is set), then
+      // send nothing more: the connection stays open until the client gives up or close().
+      record.status = answer.status;
+      res.writeHead(answer.status, headersFor(answer, decision, bytes.length));
+      res.flushHeaders();
+      logLine(record);
+      await writeSlowly(res, bytes.subarray(0, Math.floor(bytes.length / 2)), bodyRate);
+      return;
+    }
+
     if (fault?.kind === 'truncate' || fault?.kind === 'reset-during') {
       // Announce the whole body, send its first half, then drop the connection: closed
       // gracefully for 'truncate', reset (RST) for 'reset-during'.
@@ -379,8 +408,24 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
 
     record.status = answer.status;
     res.writeHead(answer.status, headersFor(answer, decision, bytes.length));
+    if (bodyRate !== undefined && answer.status === 200 && endpoint !== 'unknown' && (bodyRate.endpoints ?? [endpoint]).includes(endpoint)) {
+      logLine(record);
+      if (await writeSlowly(res, bytes, bodyRate)) res.end();
+      return;
+    }
     res.end(bytes);
     logLine(record);
+  };
+
+  /** Writes `bytes` at `rate` (at once without one); false when the client or the server went away first. */
+  const writeSlowly = async (res: ServerResponse, bytes: Buffer, rate: BodyRate | undefined): Promise<boolean> => {
+    const step = rate?.bytesPerChunk ?? bytes.length;
+    for (let at = 0; at < bytes.length; at += step) {
+      if (res.destroyed) return false;
+      res.write(bytes.subarray(at, at + step));
+      if (rate !== undefined && at + step < bytes.length && !(await pause(rate.intervalMs))) return false;
+    }
+    return !res.destroyed;
   };
 
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
@@ -413,10 +458,14 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     revive() {
       dieBudget = undefined;
     },
+    setBodyRate(rate) {
+      bodyRate = checkBodyRate(rate);
+    },
     reset() {
       requests.length = 0;
       faults.clear();
       dieBudget = undefined;
+      bodyRate = checkBodyRate(options.bodyRate);
       limiter.reset();
     },
     close() {
@@ -433,6 +482,13 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       return closing;
     },
   };
+}
+
+function checkBodyRate(rate: BodyRate | undefined): BodyRate | undefined {
+  if (rate === undefined) return undefined;
+  if (!Number.isInteger(rate.bytesPerChunk) || rate.bytesPerChunk < 1) throw new RangeError(`bodyRate.bytesPerChunk must be an integer >= 1, got ${rate.bytesPerChunk}`);
+  if (!(rate.intervalMs >= 0)) throw new RangeError(`bodyRate.intervalMs must be >= 0, got ${rate.intervalMs}`);
+  return rate;
 }
 
 function isMainModule(): boolean {

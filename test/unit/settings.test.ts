@@ -100,7 +100,8 @@ describe('parseSettings: defaults and conversion', () => {
     expect(settings.endDate).toBeUndefined();
     expect(settings.timezone).toBe('UTC');
     expect(settings.windowSize.toMillis()).toBe(Duration.fromObject({ days: 1 }).toMillis());
-    expect(settings.lookbackWindow.toMillis()).toBe(0);
+    expect(settings.lookbackWindow.toMillis()).toBe(2 * 3_600_000);
+    expect(settings.endLag.toMillis()).toBe(15 * 60_000);
     expect(settings.sessionLookback.toMillis()).toBe(Duration.fromObject({ days: 1 }).toMillis());
     expect(settings.sessionIds).toBeUndefined();
     expect(settings.sessionBatchSize).toBe(1000);
