@@ -33,6 +33,8 @@
  * out, whatever the size of the body (only a single huge item or field is held whole).
  */
 
+import { parseJsonExact } from './exact-json.js';
+
 /** Why a body was rejected; every kind is a malformed (or, for `data-*`, unexpected) body. */
 export type JsonStreamErrorCode =
   /** The body ended before the top-level object did (an empty or cut-short body). */
@@ -487,7 +489,7 @@ class ItemsScanner {
     const from = this.itemsStart >= 0 ? this.itemsStart : start; // with the items found before
     let items: unknown;
     try {
-      items = JSON.parse(`[${this.decoder.decode(b.subarray(from, cut))}]`);
+      items = parseJsonExact(`[${this.decoder.decode(b.subarray(from, cut))}]`);
     } catch {
       this.fastFailures += 1;
       return false;
@@ -507,7 +509,7 @@ class ItemsScanner {
     const end = this.itemsEnd;
     let items: unknown;
     try {
-      items = JSON.parse(`[${this.decoder.decode(this.buf.subarray(start, end))}]`);
+      items = parseJsonExact(`[${this.decoder.decode(this.buf.subarray(start, end))}]`);
     } catch (error) {
       throw this.badItem(start, end, error);
     }

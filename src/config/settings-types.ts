@@ -44,5 +44,7 @@ export interface Settings {
   readonly conversionTypes: readonly string[] | undefined;
   /** `--discover` samples the API to add fields the shipped schemas lack (singer/sample.ts). */
   readonly discoverSample: boolean;
+  /** Fail the run at the first value that cannot be conformed to its type without loss (sync/conform.ts). */
+  readonly strictTypes: boolean;
   readonly http: HttpSettings;
 }

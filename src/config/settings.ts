@@ -372,6 +372,7 @@ export function parseSettings(raw: JsonObject, options: ParseSettingsOptions): S
     sessionsPageSize: ensure(number('sessions_page_size'), 'sessions_page_size'),
     conversionTypes,
     discoverSample: passed('discover_sample') === true,
+    strictTypes: passed('strict_types') === true,
     http: {
       requestsPerMinute: ensure(number('requests_per_minute'), 'requests_per_minute'),
       rateLimitWindowMs: Math.max(1000, ensure(rateLimitWindow, 'rate_limit_window').toMillis()),

@@ -4,6 +4,7 @@ import { ApiError, TapError } from '../errors.js';
 import { isJsonObject, type JsonObject } from '../json.js';
 import type { Logger } from '../log.js';
 import type { RateLimiter } from './rate-limiter.js';
+import { parseJsonExact } from '../api/exact-json.js';
 import { parseRetryAfterMs, retryDelayMs, type RetryPolicy } from './retry.js';
 
 /** One API call: a POST of `body` to `path` (below the base URL), with an optional query string. */
@@ -299,7 +300,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       throw new ApiError('bad-response', `Wemasy sent an empty body (${status}) for POST ${endpoint}`, { endpoint, status });
     }
     try {
-      return JSON.parse(text) as unknown;
+      return parseJsonExact(text);
     } catch (error) {
       throw new ApiError(
         'bad-response',

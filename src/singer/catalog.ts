@@ -81,13 +81,18 @@ export interface StreamSelection {
   readonly schema: JsonSchema;
   /** Top-level fields to emit (automatic ones always included). */
   readonly fields: ReadonlySet<string>;
+  /**
+   * Whether a field the schema does not name is delivered when the API sends it: yes without a
+   * catalog, and with one that selects every field of the stream; no when the user deselected some.
+   */
+  readonly deliverNewFields: boolean;
 }
 
 /** Every stream with every field: what a sync without `--catalog` does. */
 export function selectAll(): StreamSelection[] {
   return STREAMS.map((def) => {
     const schema = shippedSchema(def.name);
-    return { def, schema, fields: new Set(Object.keys(schemaProperties(schema))) };
+    return { def, schema, fields: new Set(Object.keys(schemaProperties(schema))), deliverNewFields: true };
   });
 }
 
@@ -163,7 +168,7 @@ export function resolveSelection(raw: unknown, source: string): StreamSelection[
       else if (fieldMeta.inclusion === 'unsupported') continue;
       else if (selectedFlag(fieldMeta.selected) ?? selectedFlag(fieldMeta['selected-by-default']) ?? true) fields.add(field);
     }
-    byName.set(id, { def, schema, fields });
+    byName.set(id, { def, schema, fields, deliverNewFields: fields.size === Object.keys(properties).length });
   }
   return STREAMS.flatMap((def) => byName.get(def.name) ?? []);
 }

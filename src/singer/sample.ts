@@ -7,8 +7,9 @@
  * and a small recent window of each stream is read: the last day before the run's end (`end_date`
  * or now), one list-sessions page, then one get-visits and one get-conversions request for the
  * sampled sessions (or the first batch of `session_ids`). Every top-level field the sample holds
- * and the shipped schema lacks is added to the stream's schema, nullable, typed from the values
- * seen, with `inclusion: available` metadata, so that Meltano can select it and the sync emits it.
+ * and the shipped schema lacks is added to the stream's schema with the type a sync gives a new
+ * field (`["null", "string"]`, whatever the values: sync/conform.ts), and `inclusion: available`
+ * metadata, so that Meltano lists it and the user can deselect it.
  * When anything goes wrong (no usable config, a refused token, a network error) the shipped
  * catalog is printed anyway, with a warning: discovery itself never fails on the network.
  */
@@ -19,6 +20,7 @@ import type { Settings } from '../config/settings-types.js';
 import { TapError, describeError } from '../errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { Logger } from '../log.js';
+import { NEW_FIELD_SCHEMA } from '../sync/conform.js';
 import { shippedSchema, type StreamName } from '../streams/definitions.js';
 import type { TapIo } from '../tap.js';
 import { discoverCatalog, type Catalog, type CatalogEntry, type MetadataEntry } from './catalog.js';
@@ -29,10 +31,6 @@ const SAMPLE_PAGE_SIZE = 100;
 const SAMPLE_MAX_RETRIES = 2;
 const SAMPLE_MAX_DELAY_MS = 5_000;
 const SAMPLE_TIMEOUT_MS = 30_000;
-/** The bounds an inferred integer gets: exact in JSON, and `bigint` in a warehouse. */
-const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-/** The API's zone-less date-time, e.g. `2026-01-31 23:59:59`. */
-const API_DATE_TIME = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/;
 
 /** What `--discover` prints: the shipped catalog, or the sampled one when `discover_sample` is on. */
 export async function discover(configSources: readonly string[], io: TapIo, log: Logger): Promise<Catalog> {
@@ -138,73 +136,20 @@ export function extendCatalog(catalog: Catalog, samples: StreamSamples): Catalog
     streams: catalog.streams.map((entry): CatalogEntry => {
       const items = samples[entry.stream] ?? [];
       const properties = isJsonObject(entry.schema.properties) ? entry.schema.properties : {};
-      const found = new Map<string, JsonValue[]>();
+      const found = new Set<string>();
       for (const item of items) {
         if (!isJsonObject(item)) continue;
-        for (const [field, value] of Object.entries(item)) {
-          if (Object.hasOwn(properties, field)) continue;
-          const values = found.get(field) ?? [];
-          values.push(value);
-          found.set(field, values);
-        }
+        for (const field of Object.keys(item)) if (!Object.hasOwn(properties, field) && field !== '__proto__') found.add(field);
       }
       if (found.size === 0) return entry;
       const added: JsonObject = {};
       const metadata: MetadataEntry[] = [...entry.metadata];
-      for (const [field, values] of found) {
-        added[field] = { ...inferSchema(field, values), description: 'Not in the shipped schema: found by discover_sample, typed from the values sampled.' };
+      for (const field of found) {
+        // The type a sync gives a field it meets for the first time, whatever the sample holds.
+        added[field] = { ...NEW_FIELD_SCHEMA };
         metadata.push({ breadcrumb: ['properties', field], metadata: { inclusion: 'available', 'selected-by-default': true } });
       }
       return { ...entry, schema: { ...entry.schema, properties: { ...properties, ...added } }, metadata };
     }),
   };
-}
-
-type JsonKind = 'string' | 'integer' | 'number' | 'boolean' | 'object' | 'array';
-
-const ORDER: readonly JsonKind[] = ['string', 'integer', 'number', 'boolean', 'object', 'array'];
-
-function kindOf(value: JsonValue): JsonKind | 'null' {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
-  return typeof value as 'string' | 'boolean' | 'object';
-}
-
-/**
- * A nullable JSON Schema for the values of one field, with an explicit `type` (what
- * pipelinewise-target-postgres needs):
- * - numbers are `number`, except a field named `id` or `…_id` whose sampled values are all
- *   integers: `integer` with bounds ±(2^53 - 1), so a warehouse makes it a `bigint` (a sample of
- *   whole numbers says little about the values a sync meets; an id is whole by nature);
- * - strings that all have the API's date-time shape (`yyyy-MM-dd HH:mm:ss`) get `format:
- *   date-time`, so the sync converts them from the project's zone to UTC like `created_at`;
- * - arrays get `items` inferred the same way; objects stay open (`jsonb` in a warehouse);
- * - values of several kinds get all of them; a field only ever null is a nullable string.
- */
-export function inferSchema(field: string, values: readonly JsonValue[]): JsonObject {
-  const kinds = new Set<JsonKind>();
-  for (const value of values) {
-    const kind = kindOf(value);
-    if (kind !== 'null') kinds.add(kind);
-  }
-  const isId = field === 'id' || field.endsWith('_id');
-  if (kinds.has('integer') && (kinds.has('number') || !isId)) {
-    kinds.delete('integer');
-    kinds.add('number');
-  }
-  if (kinds.size === 0) return { type: ['null', 'string'] };
-  const schema: JsonObject = { type: ['null', ...ORDER.filter((kind) => kinds.has(kind))] };
-  if (kinds.has('integer')) {
-    schema.minimum = -MAX_SAFE;
-    schema.maximum = MAX_SAFE;
-  }
-  if (kinds.size === 1 && kinds.has('string') && values.every((v) => v === null || (typeof v === 'string' && API_DATE_TIME.test(v)))) {
-    schema.format = 'date-time';
-  }
-  if (kinds.has('array')) {
-    const elements = values.flatMap((v) => (Array.isArray(v) ? v : []));
-    schema.items = inferSchema(field, elements);
-  }
-  return schema;
 }

@@ -1,10 +1,13 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import type addFormatsModule from 'ajv-formats';
 import { TapError } from '../errors.js';
+import { isLosslessNumber, jsonText } from '../api/exact-json.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { Logger } from '../log.js';
-import type { StreamSelection } from '../singer/catalog.js';
+import { emittedSchema, schemaMessage, type StreamSelection } from '../singer/catalog.js';
+import type { SchemaMessage } from '../singer/messages.js';
 import { createApiTimeConverter } from '../time/api-time.js';
+import { NEW_FIELD_SCHEMA, UNCONFORMABLE, createConformer, declaredTypes, type Conformer } from './conform.js';
 
 type AddFormats = typeof addFormatsModule.default;
 
@@ -30,96 +33,241 @@ export async function formatsFor(selections: readonly StreamSelection[]): Promis
 }
 
 /**
+ * Values that could not be conformed to their field's type without loss, per stream and field.
+ * Without `strict_types` each one is warned about once per stream and field, and the counts are
+ * reported at the end of the run (a WARN line and one `unconformable_values` METRIC per field);
+ * with it, the first one fails the run.
+ */
+export interface ConformanceIssues {
+  /** Notes one value (throws with `strict_types`); `outcome` says what became of it. */
+  note(stream: string, field: string, value: unknown, id: unknown, outcome: Outcome): void;
+  /** Logs the counts, if any. */
+  report(): void;
+  /** Counts so far, `stream.field` -> n (tests, the final report). */
+  counts(): ReadonlyMap<string, number>;
+}
+
+/** What became of an unconformable value: the field emitted as null, left out, or the whole record skipped. */
+export type Outcome = 'null' | 'left out' | 'record skipped';
+
+const excerpt = (value: unknown): string => {
+  const text = isLosslessNumber(value) ? value.value : value === undefined ? 'no value' : jsonText(value);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+};
+
+export function createConformanceIssues(log: Logger, strict: boolean): ConformanceIssues {
+  const counts = new Map<string, number>();
+  const outcomes = new Map<string, Outcome>();
+  return {
+    note(stream, field, value, id, outcome) {
+      const key = `${stream}.${field}`;
+      const where = id === undefined || id === null ? '' : ` (record id=${excerpt(id)})`;
+      if (strict) {
+        throw new TapError('record-invalid', `${stream}: field "${field}" value ${excerpt(value)}${where} cannot be conformed to its declared type without loss (strict_types is on)`);
+      }
+      const seen = counts.get(key);
+      counts.set(key, (seen ?? 0) + 1);
+      if (seen !== undefined) return;
+      outcomes.set(key, outcome);
+      const what = outcome === 'record skipped' ? 'the record is skipped' : outcome === 'null' ? 'it is emitted as null' : 'the field is left out of the record';
+      log.warn(`${stream}: field "${field}" value ${excerpt(value)}${where} cannot be conformed to its declared type without loss; ${what} (warned once per stream and field; counted, see the end of the run)`);
+    },
+    report() {
+      if (counts.size === 0) return;
+      const parts = [...counts].map(([key, n]) => `${key} ${n} (${outcomes.get(key) === 'record skipped' ? 'records skipped' : outcomes.get(key)})`);
+      log.warn(`values that could not be conformed to their declared type without loss: ${parts.join(', ')}`);
+      for (const [key, n] of counts) {
+        const dot = key.indexOf('.');
+        log.metric({ type: 'counter', metric: 'unconformable_values', value: n, tags: { stream: key.slice(0, dot), field: key.slice(dot + 1) } });
+      }
+    },
+    counts: () => counts,
+  };
+}
+
+/**
  * Turns the API's items into records of one stream, in one pass per item:
  *
  * 1. an object item keeps its fields; a bare string or number is a record with only its `id`
  *    (the API layer has already refused, and retried, a body with any other item);
- * 2. fields the schema does not name are dropped, with one warning per field and stream (run
- *    discovery with `discover_sample` to add them); deselected fields are dropped silently;
- * 3. `format: date-time` fields, zone-less in the API, become UTC RFC 3339 instants;
- * 4. NUL characters are removed from strings (PostgreSQL cannot store them);
- * 5. the record is validated against the stream's schema with one compiled ajv validator.
- *    Values of the wrong JSON type are converted where ajv can do so without loss (a numeric
- *    string into a number, a number into a string); a record that still does not match fails
- *    the run with a message naming the stream, the record id and the field. Nothing is skipped
- *    silently, and no bookmark moves past the window that held it.
+ * 2. every value is conformed to its field's declared type (conform.ts: a number in a string
+ *    field becomes its exact decimal text, an object its JSON text, a `format: date-time` string
+ *    a UTC instant, NUL characters are removed from strings...);
+ * 3. a field the schema does not name is added to the stream's schema the first time it appears,
+ *    typed `["null", "string"]` whatever its value (the same type on every run), and a new SCHEMA
+ *    message goes out before the first record that carries it (takeSchemaChange) — unless the
+ *    catalog deselected some field of the stream: then new fields stay out, named in one INFO
+ *    line at the end of the stream; deselected fields are always left out;
+ * 4. the record is validated against the stream's schema with one compiled ajv validator (a
+ *    catalog may declare more than a type: bounds, patterns, nested schemas).
+ *
+ * A value that cannot be conformed without loss, or that fails the catalog's other constraints,
+ * is emitted as null (left out when its field is not nullable); an item whose key cannot be
+ * conformed is skipped. Each case is noted in `issues` (a warning, a count, or with
+ * `strict_types` a failure of the run, which then writes no bookmark for the window).
  */
 export interface RecordPipeline {
-  toRecord(item: JsonValue): JsonObject;
+  /** The record of one item, or undefined when it is skipped. */
+  toRecord(item: JsonValue): JsonObject | undefined;
+  /** The stream's SCHEMA message as it stands (the first one a sync writes). */
+  schemaMessage(): SchemaMessage;
+  /** The SCHEMA message once fields were added since the last call, else undefined. */
+  takeSchemaChange(): SchemaMessage | undefined;
+  /** Ends the stream: names the new fields that were left out, in one INFO line. */
+  finish(): void;
 }
 
-function isDateTimeProperty(schema: JsonValue | undefined): boolean {
-  return isJsonObject(schema) && schema.format === 'date-time';
+export interface PipelineOptions {
+  readonly zone: string;
+  readonly log: Logger;
+  readonly issues: ConformanceIssues;
+  readonly addFormats?: AddFormats | undefined;
 }
 
-export function createRecordPipeline(selection: StreamSelection, zone: string, log: Logger, addFormats?: AddFormats): RecordPipeline {
+/** A property name that cannot be a field of a plain object without changing the object itself. */
+const UNSAFE_FIELD = '__proto__';
+
+export function createRecordPipeline(selection: StreamSelection, options: PipelineOptions): RecordPipeline {
+  const { log, issues } = options;
   const stream = selection.def.name;
-  const endpoint = selection.def.endpoint;
-  const properties = isJsonObject(selection.schema.properties) ? selection.schema.properties : {};
-  const known = new Set(Object.keys(properties));
-  const emitted = selection.fields;
-  const dateTimeFields = Object.keys(properties).filter((f) => emitted.has(f) && isDateTimeProperty(properties[f]));
-  const toUtc = createApiTimeConverter(zone);
-  const warned = new Set<string>();
+  const keys = new Set(selection.def.keyProperties);
+  const declared = isJsonObject(selection.schema.properties) ? selection.schema.properties : {};
+  const toUtc = createApiTimeConverter(options.zone);
+  /** Every property (declared, then new ones); the emitted ones have a conformer. */
+  const properties: JsonObject = { ...declared };
+  const emitted = new Set(selection.fields);
+  const conformers = new Map<string, Conformer>();
+  const nullable = new Set<string>();
+  const addConformer = (field: string, schema: JsonValue | undefined): Conformer => {
+    const conform = createConformer(schema, toUtc);
+    conformers.set(field, conform);
+    if (declaredTypes(schema)?.has('null') ?? true) nullable.add(field);
+    return conform;
+  };
+  for (const field of Object.keys(declared)) if (emitted.has(field)) addConformer(field, declared[field]);
+  /** Fields seen and not emitted: deselected, or new ones left out. */
+  const ignored = new Set(Object.keys(declared).filter((f) => !emitted.has(f)));
+  const leftOut: string[] = [];
+  /** Fields were added: a SCHEMA message is due (changed) and the validator is out of date (stale). */
+  let changed = false;
+  let stale = false;
 
-  const ajv = new Ajv({ coerceTypes: true, allErrors: false, strictSchema: false, strictTypes: false, strictTuples: false });
-  if (addFormats !== undefined) addFormats(ajv, [...OTHER_FORMATS]);
-  // date-time fields are checked where they are converted (below): the converter accepts only
-  // real date-times and writes RFC 3339 itself, so a second regex pass per value would only cost
-  // time (it was a sixth of the per-record CPU).
+  const ajv = new Ajv({ allErrors: false, strictSchema: false, strictTypes: false, strictTuples: false });
+  if (options.addFormats !== undefined) options.addFormats(ajv, [...OTHER_FORMATS]);
+  // date-time fields are checked where they are conformed: the converter accepts only real
+  // date-times and writes RFC 3339 itself, so a second regex pass per value would only cost time.
   ajv.addFormat('date-time', true);
-  let validate: ValidateFunction;
-  try {
-    validate = ajv.compile({ ...selection.schema, properties: Object.fromEntries(Object.entries(properties).filter(([f]) => emitted.has(f))) });
-  } catch (error) {
-    throw new TapError('catalog', `stream ${stream}: its schema is not a valid JSON Schema (${(error as Error).message})`, { cause: error });
-  }
+  const current = (): StreamSelection => ({ ...selection, schema: { ...selection.schema, properties }, fields: emitted });
+  const compile = (): ValidateFunction => {
+    try {
+      return ajv.compile(emittedSchema(current()));
+    } catch (error) {
+      throw new TapError('catalog', `stream ${stream}: its schema is not a valid JSON Schema (${(error as Error).message})`, { cause: error });
+    }
+  };
+  let validate = compile();
+
+  /** A field seen for the first time: delivered (and its schema changed), or left out. */
+  const newField = (field: string): Conformer | undefined => {
+    ignored.add(field);
+    if (field === UNSAFE_FIELD) {
+      log.warn(`${stream}: the API returned a field named "${UNSAFE_FIELD}", which cannot be a record field; it is left out`);
+      return undefined;
+    }
+    if (!selection.deliverNewFields) {
+      leftOut.push(field);
+      return undefined;
+    }
+    ignored.delete(field);
+    properties[field] = NEW_FIELD_SCHEMA;
+    emitted.add(field);
+    changed = true;
+    stale = true;
+    log.info(`${stream}: new field "${field}" (not in the schema) is delivered as ${JSON.stringify(NEW_FIELD_SCHEMA.type)}; a SCHEMA message with it precedes its first record`);
+    return addConformer(field, NEW_FIELD_SCHEMA);
+  };
+
+  /** Validates `record`, replacing what the schema refuses; false when the record must be skipped. */
+  const check = (record: JsonObject): boolean => {
+    for (let tries = 0; !validate(record as unknown); tries += 1) {
+      const error = validate.errors?.[0];
+      const missing = error?.keyword === 'required' ? (error.params as { missingProperty?: string }).missingProperty : undefined;
+      const field = missing ?? error?.instancePath.split('/')[1];
+      if (field === undefined || field === '' || keys.has(field) || missing !== undefined || tries > conformers.size) {
+        issues.note(stream, field || 'record', field ? record[field] : record, record.id, 'record skipped');
+        return false;
+      }
+      const value = record[field];
+      if (nullable.has(field) && value !== null) {
+        issues.note(stream, field, value, record.id, 'null');
+        record[field] = null;
+      } else {
+        issues.note(stream, field, value, record.id, 'left out');
+        delete record[field];
+      }
+    }
+    return true;
+  };
 
   return {
     toRecord(item) {
       let record: JsonObject;
-      if (isJsonObject(item)) {
+      if (isJsonObject(item) && !isLosslessNumber(item)) {
         // The item is ours (fresh from JSON.parse): when it holds only emitted fields it becomes
         // the record itself, with no copy; otherwise the emitted fields are copied out.
         let foreign = false;
         for (const key in item) {
-          if (emitted.has(key)) {
-            const value = item[key];
-            if (typeof value === 'string' && value.includes('\u0000')) item[key] = value.replaceAll('\u0000', '');
+          const conform = conformers.get(key) ?? (ignored.has(key) ? undefined : newField(key));
+          if (conform === undefined) {
+            foreign = true;
             continue;
           }
-          foreign = true;
-          if (!known.has(key) && !warned.has(key)) {
-            warned.add(key);
-            log.warn(`${stream}: the API returned field "${key}", which the schema does not name; it is left out of the records (add it to the catalog schema to keep it)`);
+          const value = item[key];
+          const conformed = conform(value);
+          if (conformed === value) continue;
+          if (conformed !== UNCONFORMABLE) {
+            item[key] = conformed;
+          } else if (keys.has(key)) {
+            issues.note(stream, key, value, value, 'record skipped');
+            return undefined;
+          } else if (nullable.has(key)) {
+            issues.note(stream, key, value, item.id, 'null');
+            item[key] = null;
+          } else {
+            issues.note(stream, key, value, item.id, 'left out');
+            delete item[key];
           }
         }
         if (foreign) {
           record = {};
-          for (const key in item) if (emitted.has(key)) record[key] = item[key] as JsonValue;
+          for (const key in item) if (conformers.has(key)) record[key] = item[key] as JsonValue;
         } else {
           record = item;
         }
       } else {
-        record = { id: item };
-      }
-      for (const field of dateTimeFields) {
-        const value = record[field];
-        if (typeof value !== 'string') continue;
-        const converted = toUtc(value);
-        if (converted === undefined) {
-          const id = record.id === undefined ? '' : ` id=${JSON.stringify(record.id)}`;
-          throw new TapError('record-invalid', `${stream} record${id} does not match the schema: ${field} ${JSON.stringify(value.slice(0, 40))} is not a date-time`);
+        const id = conformers.get('id')?.(item) ?? item;
+        if (id === UNCONFORMABLE) {
+          issues.note(stream, 'id', item, undefined, 'record skipped');
+          return undefined;
         }
-        record[field] = converted;
+        record = { id };
       }
-      if (!validate(record as unknown)) {
-        const error = validate.errors?.[0];
-        const where = error?.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : 'record';
-        const id = record.id === undefined ? '' : ` id=${JSON.stringify(record.id)}`;
-        throw new TapError('record-invalid', `${stream} record${id} does not match the schema: ${where} ${error?.message ?? 'is invalid'}`);
+      if (stale) {
+        validate = compile();
+        stale = false;
       }
-      return record;
+      return check(record) ? record : undefined;
+    },
+    schemaMessage: () => schemaMessage(current()),
+    takeSchemaChange() {
+      if (!changed) return undefined;
+      changed = false;
+      return schemaMessage(current());
+    },
+    finish() {
+      if (leftOut.length === 0) return;
+      log.info(`${stream}: new fields left out, because the catalog deselects some fields of this stream: ${leftOut.join(', ')} (select them in the catalog to keep them)`);
+      leftOut.length = 0;
     },
   };
 }

@@ -4,7 +4,7 @@ import { itemId, type WemasyApi } from '../api/wemasy.js';
 import type { SessionId, Settings } from '../config/settings-types.js';
 import type { JsonObject, JsonValue } from '../json.js';
 import type { Logger } from '../log.js';
-import { schemaMessage, type StreamSelection } from '../singer/catalog.js';
+import type { StreamSelection } from '../singer/catalog.js';
 import type { TapState } from '../singer/messages.js';
 import { readBookmark, withBookmark } from '../singer/state.js';
 import type { MessageWriter } from '../singer/writer.js';
@@ -13,7 +13,7 @@ import { toApiRange } from '../time/api-time.js';
 import { formatInstant } from '../time/iso.js';
 import { safeEdgeAtOrBefore, type Window } from '../time/windows.js';
 import { createRecordCounter, createStreamProgress } from './progress.js';
-import { createRecordPipeline, formatsFor, type RecordPipeline } from './records.js';
+import { createConformanceIssues, createRecordPipeline, formatsFor, type ConformanceIssues, type RecordPipeline } from './records.js';
 import { adaptiveWindows, fixedWindows, type WindowSource } from './window-source.js';
 
 export interface SyncDeps {
@@ -55,6 +55,7 @@ export function streamStart(settings: Settings, state: TapState, selection: Stre
 /** One selected stream's progress through its windows. */
 interface StreamRun {
   readonly selection: StreamSelection;
+  readonly pipeline: RecordPipeline;
   readonly windows: WindowSource;
   readonly bookmark: DateTime | undefined;
   readonly emit: (items: readonly JsonValue[]) => Promise<void>;
@@ -69,7 +70,8 @@ interface StreamRun {
 /**
  * Syncs the selected streams and returns the final state.
  *
- * One SCHEMA per stream first; then the streams advance window by window in step, the one whose
+ * One SCHEMA per stream first (and another before the first record with a field its schema did
+ * not name); then the streams advance window by window in step, the one whose
  * next window starts earliest first (the sessions stream on a tie): the sessions stream's window,
  * then the visits and conversions windows that its sessions cover, and so on. Each window writes
  * every record it holds, then a STATE whose bookmark for that stream is the window's end. So the
@@ -80,6 +82,16 @@ interface StreamRun {
  * whole state of all streams (Meltano stores only the last one the target echoes).
  */
 export async function runSync(selections: readonly StreamSelection[], initial: TapState, deps: SyncDeps): Promise<TapState> {
+  const issues = createConformanceIssues(deps.log, deps.settings.strictTypes);
+  try {
+    return await syncStreams(selections, initial, deps, issues);
+  } finally {
+    // Also after a failure: what was already conformed with loss is worth knowing.
+    issues.report();
+  }
+}
+
+async function syncStreams(selections: readonly StreamSelection[], initial: TapState, deps: SyncDeps, issues: ConformanceIssues): Promise<TapState> {
   const { settings, writer, log } = deps;
   const end = runEnd(settings, deps.startedAt);
   let state = initial;
@@ -95,18 +107,18 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
   // Every schema compiles before anything is written: a broken catalog schema fails the run
   // before the first SCHEMA message, not in the middle of it.
   const addFormats = await formatsFor(selections);
-  const pipelines = new Map(selections.map((s) => [s, createRecordPipeline(s, settings.timezone, log, addFormats)]));
+  const pipelines = new Map(selections.map((s) => [s, createRecordPipeline(s, { zone: settings.timezone, log, issues, addFormats })]));
   const runs: StreamRun[] = [];
   for (const selection of selections) {
     const { def } = selection;
-    await writer.write(schemaMessage(selection));
+    const pipeline = pipelines.get(selection) as RecordPipeline;
+    await writer.write(pipeline.schemaMessage());
     const from = streamStart(settings, state, selection);
     const bookmark = readBookmark(state, def.name);
     if (from >= end) {
       log.info(`${def.name}: nothing to sync, complete through ${formatInstant(bookmark ?? from)}`);
       continue;
     }
-    const pipeline = pipelines.get(selection) as RecordPipeline;
     const counter = createRecordCounter(log, def.name);
     const feedsIndex = index !== undefined && def.name === 'sessions';
     // The window's records are counted where they are written (run.written): requests of a
@@ -114,21 +126,29 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
     // await (`count += await ...`) would lose the increments made meanwhile.
     const emit = async (items: readonly JsonValue[]): Promise<void> => {
       const extractedAt = new Date().toISOString();
+      let written = 0;
       for (const item of items) {
         const record = pipeline.toRecord(item);
+        if (record === undefined) continue;
+        // A field seen for the first time: its SCHEMA goes before the first record carrying it.
+        const schema = pipeline.takeSchemaChange();
+        if (schema !== undefined) await writer.write(schema);
         if (feedsIndex) {
           const sessionId = sessionIdOf(record);
           if (sessionId !== undefined) index.add(sessionId, createdMs(record));
         }
         const wait = writer.writeRecord(def.name, record, extractedAt);
         run.written += 1;
+        written += 1;
         if (wait !== undefined) await wait;
       }
-      counter.add(items.length);
+      // Skipped items (a key that cannot be conformed) are not records: only what was written counts.
+      counter.add(written);
     };
     log.info(`${def.name}: syncing ${formatInstant(from)} .. ${formatInstant(end)}`);
     const run: StreamRun = {
       selection,
+      pipeline,
       windows: windowSource(selection, from, end, settings, index, deps.batchSizer),
       bookmark,
       emit,
@@ -152,7 +172,7 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
     const window = await run.windows.next(run.cursor, horizon);
     if (window === undefined) {
       run.cursor = end;
-      run.counter.flush();
+      finishStream(run);
       continue;
     }
     run.written = 0;
@@ -165,7 +185,7 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
     await writer.write({ type: 'STATE', value: state });
     run.progress.windowDone(window, count);
     run.cursor = window.end;
-    if (run.cursor >= end) run.counter.flush();
+    if (run.cursor >= end) finishStream(run);
     if (index !== undefined && run !== sessionsRun) {
       // Sessions created before every child's next window start minus the lookback are done with.
       const open = children.filter((r) => r.cursor < end).map((r) => r.cursor);
@@ -178,6 +198,12 @@ export async function runSync(selections: readonly StreamSelection[], initial: T
   await writer.write({ type: 'STATE', value: state });
   await writer.flush();
   return state;
+}
+
+/** A stream's last lines: its record_count, and the new fields it left out. */
+function finishStream(run: StreamRun): void {
+  run.counter.flush();
+  run.pipeline.finish();
 }
 
 /** The unfinished stream whose next window starts first; the sessions stream wins a tie. */

@@ -65,10 +65,27 @@ describe('against the test server', () => {
     const sessions = catalog.streams.find((s) => s.stream === 'sessions');
     if (sessions === undefined) throw new Error('no sessions stream');
     sessions.schema.properties.browser = { type: ['null', 'string'], format: 'uri' };
-    const run = await runTap(['--config', config(), '--catalog', writeJson(dir, 'formats.json', catalog)]);
-    // the test server's browsers are names, not URIs: the format is really checked
-    expect(run.code).toBe(1);
-    expect(criticalLines(run.stderr)[0]).toMatch(/sessions record id=\d+ does not match the schema: browser must match format "uri"/);
+    const path = writeJson(dir, 'formats.json', catalog);
+    // the test server's browsers are names, not URIs: the format is really checked, and such a
+    // value is emitted as null with one warning and a count at the end...
+    const run = await runTap(['--config', config(), '--catalog', path]);
+    expect(run.code, run.stderr).toBe(0);
+    const records = run.records('sessions');
+    expect(records.length).toBeGreaterThan(0);
+    expect(records.every((r) => r.browser === null)).toBe(true);
+    const warnings = run.stderr.split('\n').filter((l) => / WARN /.test(l));
+    expect(warnings).toEqual([
+      expect.stringMatching(/sessions: field "browser" value "\w+" \(record id=\d+\) cannot be conformed to its declared type without loss; it is emitted as null/),
+      expect.stringMatching(new RegExp(` WARN values that could not be conformed to their declared type without loss: sessions.browser ${records.length} \\(null\\)$`)),
+    ]);
+    expect(run.stderr).toContain(`INFO METRIC: {"type":"counter","metric":"unconformable_values","value":${records.length},"tags":{"stream":"sessions","field":"browser"}}`);
+    // ...or, with strict_types, fails the run
+    const strict = await runTap(['--config', config({ strict_types: true }), '--catalog', path]);
+    expect(strict.code).toBe(1);
+    expect(criticalLines(strict.stderr)).toEqual([
+      expect.stringMatching(/sessions: field "browser" value "\w+" \(record id=\d+\) cannot be conformed to its declared type without loss \(strict_types is on\)$/),
+    ]);
+    expect(strict.records('sessions')).toEqual([]);
   });
 
   it('--test makes one authenticated request and exits 0', async () => {
@@ -92,13 +109,20 @@ describe('against the test server', () => {
     expect(api.requests).toHaveLength(0);
   });
 
-  it('bare visit ids become {id} records; fields the schema does not name are dropped with one warning each', async () => {
+  it('bare visit ids become {id} records; fields the schema does not name are delivered, each after a new SCHEMA', async () => {
     const run = await runTap(['--config', config()]);
     expect(run.code).toBe(0);
     const visits = expectedRecords(api.dataset, 'visits', '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z').map((v) => ({ id: v.id }));
     expect(byId(run.records('visits'))).toEqual(visits);
-    expect(byId(run.records('sessions'))).toEqual(expectedRecords(api.dataset, 'sessions', '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z'));
-    const warnings = run.stderr.split('\n').filter((l) => / WARN .*which the schema does not name/.test(l));
-    expect(warnings.map((l) => /: the API returned field "(\w+)"/.exec(l)?.[1]).sort()).toEqual(['goal_id', 'utm_source']);
+    for (const stream of ['sessions', 'conversions'] as const) {
+      expect(byId(run.records(stream))).toEqual(expectedRecords(api.dataset, stream, '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z'));
+    }
+    expect(run.records('sessions').every((r) => typeof r.utm_source === 'string')).toBe(true);
+    const added = run.stderr.split('\n').filter((l) => / INFO .*new field/.test(l));
+    expect(added.map((l) => /: new field "(\w+)"/.exec(l)?.[1]).sort()).toEqual(['goal_id', 'utm_source']);
+    // One SCHEMA per stream first, then one more for each stream whose items carry a new field.
+    const schemas = run.messages.filter((m) => m.type === 'SCHEMA').map((m) => m.stream);
+    expect(schemas.slice(0, 3)).toEqual(['sessions', 'visits', 'conversions']);
+    expect(schemas.slice(3).sort()).toEqual(['conversions', 'sessions']);
   });
 });

@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { applyDrift, type DriftStream } from './drift.js';
 import { hash32, pick } from './hash.js';
 import { createZoneTime, type ParsedLocalTime } from './local-time.js';
 
@@ -26,6 +27,7 @@ import { createZoneTime, type ParsedLocalTime } from './local-time.js';
  *   type = pick(['click', 'url'], c, 31), name = pick(CONVERSION_NAMES, c, 32),
  *   value = (h(c, 33) % 100000) / 100, url = pick(CONVERSION_PATHS, c, 34),
  *   updated_at = created_at, goal_id = 1 + h(c, 35) % 20 with `extraFields`.
+ * - with `driftSeed`, the undocumented fields then drift and new fields appear (drift.ts).
  *
  * Late and changing data (both off by default; the items above are then the only truth):
  * - with `visibilityDelaySeconds` D > 0, an object is served only from created + d on, d =
@@ -61,6 +63,13 @@ export interface DatasetOptions {
   readonly nulInStrings?: boolean;
   /** Shift each session by its hash jitter inside its slot. Default true. */
   readonly jitter?: boolean;
+  /**
+   * Field drift (drift.ts): with a seed other than 0, every undocumented field of every item
+   * takes a value of a kind (every JSON type) chosen by the seed and the item's id. Default 0 (off).
+   */
+  readonly driftSeed?: number;
+  /** With driftSeed: items created at or after this ISO instant carry new fields (drift.ts NEW_FIELDS). Default: never. */
+  readonly newFieldsFrom?: string;
   /** Objects become visible up to this many seconds after their created_at (seeded per id). Default 0. */
   readonly visibilityDelaySeconds?: number;
   /** Sessions and visits change (time_spend, updated_at) until they close. Default false. */
@@ -203,6 +212,8 @@ const DEFAULTS: ResolvedDatasetOptions = {
   bareVisitIds: false,
   nulInStrings: false,
   jitter: true,
+  driftSeed: 0,
+  newFieldsFrom: '9999-12-31T00:00:00Z',
   visibilityDelaySeconds: 0,
   openSessions: false,
 };
@@ -249,6 +260,10 @@ export function createDataset(options: DatasetOptions = {}): Dataset {
   const epochMs = instantMs(opts.epoch, 'epoch');
   if (epochMs % 1000 !== 0) throw new RangeError('epoch must be a whole second');
   const untilMs = instantMs(opts.until, 'until');
+  const newFieldsFromMs = instantMs(opts.newFieldsFrom, 'newFieldsFrom');
+  const drift = (item: Record<string, unknown>, stream: DriftStream, id: number, createdAtMs: number): void => {
+    if (opts.driftSeed !== 0) applyDrift(item, stream, id, opts.driftSeed, createdAtMs >= newFieldsFromMs);
+  };
   const jitterSlots = opts.jitter ? Math.floor(intervalSeconds / 2) : 0;
   const cache = new Map<number, SessionRecord>();
   /** `text` with a NUL after its first character, for every third id, with `nulInStrings`. */
@@ -284,6 +299,7 @@ export function createDataset(options: DatasetOptions = {}): Dataset {
     if (withIp) item.ip_address = `203.0.113.${1 + (hash32(k, 10) % 254)}`;
     item.updated_at = time.format(createdAtMs + timeSpend * 1000);
     if (opts.extraFields) item.utm_source = pick(UTM_SOURCES, k, 11);
+    drift(item, 'sessions', k, createdAtMs);
     return Object.freeze({ item: Object.freeze(item) as unknown as SessionItem, id: k, createdAtMs });
   }
 
@@ -307,6 +323,7 @@ export function createDataset(options: DatasetOptions = {}): Dataset {
         updated_at: time.format(createdAtMs + timeSpend * 1000),
       };
       if (opts.extraFields) item.device_pixel_ratio = pick(PIXEL_RATIOS, id, 24);
+      drift(item, 'visits', id, createdAtMs);
       return Object.freeze({ item: Object.freeze(item) as unknown as VisitItem, id, sessionId: k, createdAtMs });
     });
   }
@@ -330,6 +347,7 @@ export function createDataset(options: DatasetOptions = {}): Dataset {
         updated_at: createdAt,
       };
       if (opts.extraFields) item.goal_id = 1 + (hash32(id, 35) % 20);
+      drift(item, 'conversions', id, createdAtMs);
       return Object.freeze({ item: Object.freeze(item) as unknown as ConversionItem, id, sessionId: k, createdAtMs });
     });
   }

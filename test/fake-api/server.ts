@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDataset, type ConversionItem, type Dataset, type DatasetOptions, type SessionItem, type VisitItem } from './dataset.js';
+import { wireJson } from './drift.js';
 import { cannedFaultResponse, createFaultQueue, withEchoedAuthorization, type CannedResponse, type Endpoint, type Fault, type FaultKind } from './faults.js';
 import { paginate } from './paginator.js';
 import { createRateLimiter, type RateDecision, type RateLimitOptions } from './rate-limit.js';
@@ -165,7 +166,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 const json = (status: number, value: unknown, headers?: Record<string, string>): CannedResponse => ({
   status,
   contentType: 'application/json',
-  body: JSON.stringify(value),
+  body: wireJson(value),
   ...(headers === undefined ? {} : { headers }),
 });
 
