@@ -13,7 +13,7 @@
  *   5. request table 90 days, ~5,000 sessions, all streams, defaults: requests against the
  *                   minimum ceil(sessions / per_page) + 2 * ceil(sessions / max_ids) for server
  *                   caps of 100, 500 and 5,000 ids and per_page caps of 100 and 1,000
- *   6. a year       365 days at 60 requests a minute on a clock scaled 15x: wall time against
+ *   6. a year       365 days at 60 requests a minute on a clock scaled 6x: wall time against
  *                   requests / rate, 429s, and peak RSS against a run of one day
  *   7. first STATE  a 90-day backfill: how many requests the server had answered when the first
  *                   STATE reached stdout, with the sessions stream selected and without it
@@ -391,7 +391,7 @@ async function requestEconomy(): Promise<void> {
     `Dataset: ${formatNumber(expected.sessions)} sessions (one per ${datasetOptions.sessionIntervalSeconds} s), ` +
       `${formatNumber(expected.visits)} visits, ${formatNumber(expected.conversions)} conversions ` +
       `(visitsPerSession ${datasetOptions.visitsPerSession}, conversionEvery ${datasetOptions.conversionEvery}); ` +
-      'defaults otherwise (session_batch_size 100 growing up to 10000, sessions_page_size 10000, session_lookback P1D); the server takes any number of session ids.',
+      'defaults otherwise (session_batch_size 1000 growing up to 10000, sessions_page_size 10000, session_lookback P1D); the server takes any number of session ids.',
   );
   print();
   print(
@@ -661,18 +661,20 @@ async function requestTable(): Promise<void> {
   print('window floor = the fewest requests the windows the tap used allow: per listing ceil(its sessions / per_page) pages,');
   print('per visits or conversions window ceil(its session ids / ids cap); overhead = floor - minimum (one partial page or');
   print('batch per window and stream, and the session_lookback day each child window asks for again). The rest (total -');
-  print('floor) is what learning costs: batches growing from session_batch_size 100, and the refused request that finds the cap.');
+  print('floor) is what learning costs: batches below the cap before it is known, and the refused request that finds it.');
 }
 
 async function simulatedYear(): Promise<void> {
-  // 60 requests a minute on a clock 15 times faster: 60 per 4-second window, the tap told so.
-  const scale = 15;
+  // 60 requests a minute on a clock 6 times faster: 60 per 10-second window, the tap told so.
+  // (At 15 times the gap between requests, 67 ms, is shorter than a list-sessions page takes the
+  // test server to build and the tap to write, and the run measures that instead of the pacing.)
+  const scale = 6;
   const windowMs = 60_000 / scale;
   const perSecond = 60 / (windowMs / 1000);
   const dataset = createDataset({ zone: 'UTC', epoch: '2021-01-01T00:00:00Z', until: '2022-01-01T00:00:00Z', sessionIntervalSeconds: 120, visitsPerSession: 1, conversionEvery: 10 });
   const rows: Cell[][] = [];
   const peaks = new Map<string, number | undefined>();
-  for (const [label, endDate] of [['one day', '2021-01-02'], ['a year', '2022-01-01']] as const) {
+  for (const [label, endDate] of [['one day', '2021-01-02'], ['30 days', '2021-01-31'], ['a year', '2022-01-01']] as const) {
     const api = await startFakeApi({ dataset, maxPerPage: 1000, maxSessionIds: 5000, rateLimit: { limit: 60, windowMs } });
     try {
       const config = writeJson(tmp, `year-${label}.json`, {
@@ -703,7 +705,7 @@ async function simulatedYear(): Promise<void> {
         ratio(over),
         `${(minimumMs / 1000 * scale / 60).toFixed(1)} min`,
         mb(run.peakRssKb),
-        label === 'a year' ? goal('6 a year', 'wall ≤ 1.05 × requests / rate', ratio(over), over <= 1.05) : '',
+        label === 'a year' ? goal('6 a year', `wall ≤ 1.05 × requests / rate (clock ×${scale})`, ratio(over), over <= 1.05) : '',
         label === 'a year' ? goal('6 a year', 'zero 429s', String(counts.status429), counts.status429 === 0) : '',
       ]);
     } finally {
@@ -711,8 +713,10 @@ async function simulatedYear(): Promise<void> {
     }
   }
   const day = peaks.get('one day');
+  const month = peaks.get('30 days');
   const year = peaks.get('a year');
   const growth = day === undefined || year === undefined ? NaN : year / day;
+  const overMonth = month === undefined || year === undefined ? NaN : year / month;
   print();
   print(`## 6. A simulated year: 365 days, one session per 120 s (262,800 sessions), all streams, 60 requests a minute on a clock ${scale}× faster`);
   print();
@@ -721,7 +725,10 @@ async function simulatedYear(): Promise<void> {
   print(
     table(
       ['memory goal', 'measured', 'verdict'],
-      [['peak RSS of the year ≤ 1.2 × of one day', `${ratio(growth)} (${mb(year)} / ${mb(day)} MB)`, goal('6 a year', 'peak RSS year ≤ 1.2 × one day', ratio(growth), Number.isFinite(growth) ? growth <= 1.2 : undefined)]],
+      [
+        ['peak RSS of the year ≤ 1.2 × of one day', `${ratio(growth)} (${mb(year)} / ${mb(day)} MB)`, goal('6 a year', 'peak RSS year ≤ 1.2 × one day', ratio(growth), Number.isFinite(growth) ? growth <= 1.2 : undefined)],
+        ['peak RSS of the year against 30 days (no goal: does memory grow with the range?)', `${ratio(overMonth)} (${mb(year)} / ${mb(month)} MB)`, 'n/a'],
+      ],
     ),
   );
   print();
@@ -731,7 +738,10 @@ async function simulatedYear(): Promise<void> {
 }
 
 async function firstState(): Promise<void> {
-  const { zone, start, end, dataset } = ninetyDays();
+  // From the dataset's second day: the first window's lookback day holds sessions, as in a real
+  // backfill (the dataset has none before its first day).
+  const { zone, start: first, end, dataset } = ninetyDays();
+  const start = first.plus({ days: 1 });
   const rows: Cell[][] = [];
   const catalogs: [string, string | undefined][] = [
     ['all streams', undefined],
@@ -784,7 +794,7 @@ async function firstState(): Promise<void> {
     }
   }
   print();
-  print(`## 7. Time to the first STATE: 90-day backfill (${start.toISODate()} .. ${end.toISODate()}, ${zone}), default settings`);
+  print(`## 7. Time to the first STATE: 89-day backfill (${start.toISODate()} .. ${end.toISODate()}, ${zone}; the day before has sessions too), default settings`);
   print();
   print(table(['streams', 'per_page cap', 'ids cap', 'requests', 'answered at first STATE', 'share', '2% of requests', 'verdict'], rows));
   print();

@@ -1,4 +1,4 @@
-import type { DateTime } from 'luxon';
+import { Duration, type DateTime } from 'luxon';
 import type { BatchSizer } from '../api/batch-size.js';
 import { itemId, type WemasyApi } from '../api/wemasy.js';
 import type { SessionId, Settings } from '../config/settings-types.js';
@@ -11,7 +11,7 @@ import type { MessageWriter } from '../singer/writer.js';
 import { SessionIndex, configuredSessions, sessionIdOf, type SessionIdSource } from '../streams/session-ids.js';
 import { toApiRange } from '../time/api-time.js';
 import { formatInstant } from '../time/iso.js';
-import { safeEdgeAtOrBefore, type Window } from '../time/windows.js';
+import { nextWindowEnd, safeEdgeAtOrBefore, type Window } from '../time/windows.js';
 import { createRecordCounter, createStreamProgress } from './progress.js';
 import { createConformanceIssues, createRecordPipeline, formatsFor, type ConformanceIssues, type RecordPipeline } from './records.js';
 import { adaptiveWindows, fixedWindows, type WindowSource } from './window-source.js';
@@ -109,6 +109,7 @@ async function syncStreams(selections: readonly StreamSelection[], initial: TapS
   const addFormats = await formatsFor(selections);
   const pipelines = new Map(selections.map((s) => [s, createRecordPipeline(s, { zone: settings.timezone, log, issues, addFormats })]));
   const runs: StreamRun[] = [];
+  const sessionsSelected = selections.some((s) => s.def.name === 'sessions' && streamStart(settings, state, s) < end);
   for (const selection of selections) {
     const { def } = selection;
     const pipeline = pipelines.get(selection) as RecordPipeline;
@@ -149,7 +150,7 @@ async function syncStreams(selections: readonly StreamSelection[], initial: TapS
     const run: StreamRun = {
       selection,
       pipeline,
-      windows: windowSource(selection, from, end, settings, index, deps.batchSizer),
+      windows: windowSource(selection, from, end, settings, index, deps.batchSizer, !sessionsSelected),
       bookmark,
       emit,
       progress: createStreamProgress(log, def.name, from, end, deps),
@@ -224,6 +225,9 @@ function earliest(runs: readonly StreamRun[], end: DateTime): StreamRun | undefi
  * bookmark moves only once all of them are written.
  */
 const REQUESTS_IN_FLIGHT = 3;
+
+/** The longest first window of a visits or conversions stream that lists its own session ids. */
+const FIRST_OWN_WINDOW = Duration.fromObject({ hours: 1 });
 
 function createdMs(record: JsonObject): number | undefined {
   return typeof record.created_at === 'string' ? Date.parse(record.created_at) : undefined;
@@ -317,13 +321,32 @@ function windowSource(
   settings: Settings,
   index: SessionIndex | undefined,
   sizer: BatchSizer,
+  listsOwnIds: boolean,
 ): WindowSource {
   if (!settings.adaptiveWindows) return fixedWindows(from, end, settings);
   const child = selection.def.name !== 'sessions' && index !== undefined;
+  // The first window keeps its nominal end: it comes before the batch size is known, and a window
+  // stretched to fill the starting batch would make the first STATE wait for all of it. When the
+  // stream lists its own session ids (no sessions stream ahead of it), that first window is an
+  // hour at most, so its STATE comes after one listing and about one batch; the windows after it
+  // grow from what it held.
+  let first = true;
   return adaptiveWindows(
     end,
     settings,
-    child ? (start, nominal, limit) => index.batchEnd(start, nominal, limit, sizer.size) : undefined,
+    child
+      ? async (start, nominal, limit) => {
+          if (first) {
+            first = false;
+            if (listsOwnIds) {
+              const hour = nextWindowEnd(start, FIRST_OWN_WINDOW, settings.timezone, nominal);
+              return hour < nominal ? hour : nominal;
+            }
+            return nominal;
+          }
+          return index.batchEnd(start, nominal, limit, sizer.size);
+        }
+      : undefined,
   );
 }
 

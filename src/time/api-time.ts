@@ -487,7 +487,9 @@ export function createApiTimeConverter(zone: string): (text: string) => string |
       const first = convert(`${minute}:00`);
       const last = convert(`${minute}:59`);
       prefix = first !== undefined && last !== undefined && first.length === 20 && first.slice(0, 17) === last.slice(0, 17) ? first.slice(0, 17) : null;
-      if (minutes.size >= 100_000) minutes.clear();
+      // Bounded, so that memory does not grow with the range of a long run (a year holds
+      // 525,600 minutes): records arrive window by window, so a small cache keeps its hits.
+      if (minutes.size >= MINUTE_CACHE_SIZE) minutes.clear();
       minutes.set(key, prefix);
     }
     return prefix === null ? convert(text) : `${prefix}${text.slice(17)}Z`;
@@ -515,6 +517,9 @@ function minuteKey(text: string): number {
   }
   return key;
 }
+
+/** Minutes a converter remembers before it starts over (about 1 MB). */
+const MINUTE_CACHE_SIZE = 8192;
 
 /** Positions of the digits of yyyy-MM-dd HH:mm. */
 const MINUTE_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15] as const;
