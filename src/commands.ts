@@ -39,7 +39,7 @@ export async function runConnected(args: CliArgs, io: TapIo, log: Logger): Promi
   if (args.state !== undefined) {
     const loaded = await loadState(args.state, startedAt, log);
     const streams = selections.map((selection) => selection.def.name);
-    warnWithoutBookmarks(loaded, args.state, streams, settings.startDate, log);
+    warnWithoutBookmarks(loaded, args.state, streams, settings.startDate, settings.timezone, log);
     state = loaded.state;
   }
   if (args.mode === 'estimate') {

@@ -176,10 +176,13 @@ export function warnWithoutBookmarks(
   path: string,
   streams: readonly StreamName[],
   startDate: DateTime,
+  timezone: string,
   log: Logger,
 ): void {
   if (streams.length === 0 || streams.some((stream) => readBookmark(loaded.state, stream) !== undefined)) return;
-  const fullSync = `a full sync from start_date ${formatInstant(startDate)} follows`;
+  // start_date as the user thinks of it: in the project's zone, with its offset.
+  const start = startDate.setZone(timezone).toISO({ suppressMilliseconds: true }) ?? formatInstant(startDate);
+  const fullSync = `a full sync from start_date ${start} follows`;
   if (loaded.empty) {
     log.warn(`state ${path} is empty, so no stream has a bookmark: ${fullSync}`);
     return;

@@ -94,11 +94,16 @@ export async function runStandalone(argv: readonly string[]): Promise<FakeApi | 
     return undefined;
   }
   const api = await startFakeApi(options);
+  // `on`, not `once`: Ctrl-C can deliver SIGINT twice (to the process group, and relayed by tsx),
+  // and a second one without a listener would kill the process (exit 130) before it closed.
+  let stopping = false;
   const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
     void api.close().then(() => process.exit(0));
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   process.stderr.write(`${READY_PREFIX}${api.url} (zone ${api.dataset.zone})\n`);
   return api;
 }
