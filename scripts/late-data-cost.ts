@@ -61,13 +61,12 @@ async function schedule(name: string, runs: readonly number[], extra: object): P
       writeFileSync(path, JSON.stringify(state));
       args.push('--state', path);
     }
-    const before = api.requests.length;
+    api.requests.length = 0;
     let stderr = '';
     const code = await runTap(args, { stdout, writeStderr: (line) => void (stderr += line), env: {}, clock });
     if (code !== 0) throw new Error(`${name} run ${i} failed: ${stderr.split('\n').filter((l) => l.includes('CRITICAL')).join(' ')}`);
     state = out.trimEnd().split('\n').map((line) => JSON.parse(line) as { type: string; value?: unknown }).filter((m) => m.type === 'STATE').at(-1)?.value;
-    if (i > 0) counted += api.requests.length - before;
-    api.requests.length = 0;
+    if (i > 0) counted += api.requests.length;
   }
   return counted;
 }

@@ -23,6 +23,9 @@ const sample = JSON.parse(readFileSync(join(root, 'examples/config.sample.json')
 // The user's options come last, so they win over these defaults.
 const defaults = ['--port', String(DEFAULT_PORT), '--zone', sample.timezone, '--token', TEST_TOKEN, '--rate-limit', '60'];
 const args = [...defaults, ...process.argv.slice(2)];
+if (args.includes('--help') || args.includes('-h')) {
+  process.stderr.write(`npm run server -- [options]: here the defaults are ${defaults.join(' ')}\n`);
+}
 try {
   const token = parseStandaloneArgs(args).token ?? TEST_TOKEN;
   const api = await runStandalone(args);

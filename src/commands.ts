@@ -14,7 +14,7 @@ import type { TapState } from './singer/messages.js';
 import { loadState, warnWithoutBookmarks } from './singer/state.js';
 import { createMessageWriter, type MessageWriter } from './singer/writer.js';
 import { runEnd, runSync } from './sync/sync.js';
-import type { TapIo } from './tap.js';
+import type { TapIo } from './io.js';
 import { toApiRange } from './time/api-time.js';
 
 /** The modes that read a config: sync, `--test` and `--test=schema`. */
@@ -39,7 +39,7 @@ export async function runConnected(args: CliArgs, io: TapIo, log: Logger): Promi
   if (args.state !== undefined) {
     const loaded = await loadState(args.state, startedAt, log);
     const streams = selections.map((selection) => selection.def.name);
-    warnWithoutBookmarks(loaded, args.state, streams, settings.startDate, log);
+    warnWithoutBookmarks(loaded, args.state, streams, settings.startDate, settings.timezone, log);
     state = loaded.state;
   }
   if (args.mode === 'estimate') {

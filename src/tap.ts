@@ -1,18 +1,9 @@
-import type { Writable } from 'node:stream';
 import { parseCli, type CliArgs } from './cli.js';
-import type { Clock } from './clock.js';
 import { TapError, describeError, exitCodeOf } from './errors.js';
+import type { TapIo } from './io.js';
 import { createLogger, parseLogLevel, type Logger } from './log.js';
 
-/** Everything the tap touches outside itself, passed in (tests and the benchmark swap parts). */
-export interface TapIo {
-  readonly stdout: Writable;
-  readonly writeStderr: (line: string) => void;
-  readonly env: NodeJS.ProcessEnv;
-  readonly clock: Clock;
-  /** Aborted on SIGTERM/SIGINT: waits and requests stop, no further bookmark is written. */
-  readonly signal?: AbortSignal;
-}
+export type { TapIo } from './io.js';
 
 /** Environment variables that may hold the token (Meltano sets both). */
 const TOKEN_ENV_VARS = ['TAP_WEMASY_API_TOKEN', 'MELTANO_EXTRACT_API_TOKEN'];
@@ -33,7 +24,7 @@ export async function runTap(argv: readonly string[], io: TapIo): Promise<number
     await dispatch(args, io, log);
     return 0;
   } catch (error) {
-    const reason = io.signal?.aborted ? io.signal.reason : undefined;
+    const reason: unknown = io.signal?.aborted ? io.signal.reason : undefined;
     const shown = reason instanceof TapError ? reason : error;
     log.critical(describeError(shown));
     if (debug || !(shown instanceof TapError)) {

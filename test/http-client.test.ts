@@ -14,7 +14,9 @@ const PATH = '/services/analytics/v1/sessions/get-visits';
 const HTTP: HttpSettings = {
   requestsPerMinute: 60_000,
   rateLimitWindowMs: 60_000,
-  timeoutMs: 200,
+  // Far above how long a test request takes even on a loaded machine: only the timeout tests
+  // below, which use SHORT_TIMEOUT, depend on the limit being reached.
+  timeoutMs: 5_000,
   maxRetries: 3,
   retryBaseDelayMs: 5,
   retryMaxDelayMs: 50,
@@ -176,7 +178,7 @@ async function failure(promise: Promise<unknown>, kind: ErrorKind): Promise<ApiE
 
 const warnings = (): string[] => lines.filter((line) => line.includes(' WARN '));
 const metrics = (): Array<{ value: number; tags: Record<string, unknown> }> =>
-  lines.filter((line) => line.startsWith('INFO METRIC: ')).map((line) => JSON.parse(line.slice(13)));
+  lines.filter((line) => line.startsWith('INFO METRIC: ')).map((line) => JSON.parse(line.slice(13)) as { value: number; tags: Record<string, unknown> });
 
 /** The system clock, except that sleeping is fast-forwarded: each wait is recorded, and time jumps by it. */
 function fastForwardClock(): { clock: Clock; waits: number[] } {
@@ -235,7 +237,7 @@ describe('a successful request', () => {
       {
         type: 'timer',
         metric: 'http_request_duration',
-        value: expect.any(Number),
+        value: expect.any(Number) as number,
         tags: { endpoint: PATH, http_status_code: 200, status: 'succeeded' },
       },
     ]);
@@ -455,9 +457,11 @@ describe('rate limiting', () => {
 });
 
 describe('timeouts and broken connections', () => {
+  const SHORT_TIMEOUT: HttpSettings = { ...HTTP, timeoutMs: 200 };
+
   it('times out a response that does not come, then retries', async () => {
     server.script(late(600, ok()), ok(['late']));
-    const { client } = makeClient();
+    const { client } = makeClient({ http: SHORT_TIMEOUT });
     expect(await client.postJson({ path: PATH, body: {} })).toEqual({ error: false, data: ['late'] });
     expect(server.seen).toHaveLength(2);
     expect(warnings()[0]).toContain(`after no response within 0.2 s on POST ${PATH}`);
@@ -466,16 +470,16 @@ describe('timeouts and broken connections', () => {
 
   it('a body that stalls for longer than the timeout fails and is retried', async () => {
     server.script(stallingBody(600));
-    const { client } = makeClient({ http: { ...HTTP, maxRetries: 1 } });
+    const { client } = makeClient({ http: { ...SHORT_TIMEOUT, maxRetries: 1 } });
     const error = await failure(client.postJson({ path: PATH, body: {} }), 'timeout');
     expect(error.message).toBe(`gave up after 1 retry: the body of POST ${PATH} stalled: nothing received for 0.2 s`);
     expect(server.seen).toHaveLength(2);
   });
 
   it('a body that keeps arriving completes however long it takes: the timeout restarts with every chunk', async () => {
-    // 12 pieces 50 ms apart: the body takes three times the 0.2 s timeout, never silent for long.
-    server.script(tricklingBody(10, 50));
-    const { client } = makeClient({ http: { ...HTTP, maxRetries: 0 } });
+    // 12 pieces 100 ms apart: the body takes longer than the 1 s timeout, never silent for long.
+    server.script(tricklingBody(10, 100));
+    const { client } = makeClient({ http: { ...HTTP, timeoutMs: 1_000, maxRetries: 0 } });
     expect(await client.postJson({ path: PATH, body: {} })).toEqual({ error: false, data: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
     expect(server.seen).toHaveLength(1);
   });

@@ -106,8 +106,9 @@ export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
 
   const collect = async (stream: (sink: ItemSink) => Promise<StreamedBody>): Promise<JsonValue[]> => {
     const byId = new Map<unknown, JsonValue>();
-    await stream(async (items) => {
+    await stream((items) => {
       for (const item of items) byId.set(itemId(item), item);
+      return Promise.resolve();
     });
     return [...byId.values()];
   };

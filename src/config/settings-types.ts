@@ -1,21 +1,12 @@
 import type { DateTime, Duration } from 'luxon';
+import type { HttpSettings } from '../http/client.js';
 import type { JsonObject } from '../json.js';
+
+// Defined in http/ (which imports nothing from config/); re-exported for the settings' users.
+export type { HttpSettings } from '../http/client.js';
 
 /** A session id as the API or the user gave it: the API's own example uses numbers. */
 export type SessionId = number | string;
-
-/** HTTP behaviour, in the units the code uses. */
-export interface HttpSettings {
-  readonly requestsPerMinute: number;
-  /** The window the server's rate-limit headers count in (the API's is a minute). */
-  readonly rateLimitWindowMs: number;
-  readonly timeoutMs: number;
-  readonly maxRetries: number;
-  /** First retry delay for faults; doubled each attempt, with jitter. */
-  readonly retryBaseDelayMs: number;
-  /** Cap of a backoff delay; also the wait after a 429 that carries no Retry-After. */
-  readonly retryMaxDelayMs: number;
-}
 
 /** Validated, typed settings. Every instant is a UTC luxon DateTime. */
 export interface Settings {

@@ -1,5 +1,4 @@
 import type { Clock } from '../clock.js';
-import type { HttpSettings } from '../config/settings-types.js';
 import { ApiError, TapError } from '../errors.js';
 import { isJsonObject, type JsonObject } from '../json.js';
 import type { Logger } from '../log.js';
@@ -12,6 +11,19 @@ export interface ApiRequest {
   readonly path: string;
   readonly body: JsonObject;
   readonly query?: Readonly<Record<string, string>>;
+}
+
+/** HTTP behaviour, in the units the code uses. */
+export interface HttpSettings {
+  readonly requestsPerMinute: number;
+  /** The window the server's rate-limit headers count in (the API's is a minute). */
+  readonly rateLimitWindowMs: number;
+  readonly timeoutMs: number;
+  readonly maxRetries: number;
+  /** First retry delay for faults; doubled each attempt, with jitter. */
+  readonly retryBaseDelayMs: number;
+  /** Cap of a backoff delay; also the wait after a 429 that carries no Retry-After. */
+  readonly retryMaxDelayMs: number;
 }
 
 export interface HttpClientOptions {
@@ -66,6 +78,14 @@ function silenceTimeout(ms: number): {
   let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(expire, ms);
   let paused = 0;
   let inBody = false;
+  // Pauses nest (`paused` counts them); only the last resume starts a new timer, so concurrent
+  // `outside` calls never overwrite each other's timer.
+  const pause = (): void => {
+    if (paused++ === 0) clearTimeout(timer);
+  };
+  const resume = (): void => {
+    if (--paused === 0 && !controller.signal.aborted) timer = setTimeout(expire, ms);
+  };
   /** Restarts the count (Timeout.refresh: no new timer per chunk). */
   const restart = (): void => {
     if (paused === 0 && !controller.signal.aborted) timer?.refresh();
@@ -81,7 +101,7 @@ function silenceTimeout(ms: number): {
     },
     watchBody(response) {
       if (response.body === null) return response;
-      const reader = response.body.getReader();
+      const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
       // Pulled only when the reader of the response asks for more (highWaterMark 0): no chunk is
       // read ahead while the reader waits outside.
       const body = new ReadableStream<Uint8Array>(
@@ -104,11 +124,11 @@ function silenceTimeout(ms: number): {
     clear: () => clearTimeout(timer),
     clock: {
       async outside(work) {
-        if (paused++ === 0) clearTimeout(timer);
+        pause();
         try {
           return await work;
         } finally {
-          if (--paused === 0 && !controller.signal.aborted) timer = setTimeout(expire, ms);
+          resume();
         }
       },
     },
@@ -199,6 +219,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
             'User-Agent': userAgent,
           },
           body: JSON.stringify(request.body),
+          // Never followed: a 302/303 turns the POST into a GET without its body. Not 'error'
+          // either: fetch would throw a bare "fetch failed", a network error the loop retries;
+          // a 3xx answer becomes a clear error below (statusError).
+          redirect: 'manual',
           signal,
         });
       } catch (error) {
@@ -236,6 +260,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         : excerpt(body) || '(empty body)';
     const context = { endpoint, status };
     switch (true) {
+      case status >= 300 && status < 400:
+        return new ApiError(
+          'request-rejected',
+          `Wemasy redirected POST ${endpoint} (${status}) to ${redirectTarget(response.headers.get('location'))}; the tap does not follow redirects: check base_url`,
+          context,
+        );
       case status === 401:
         return new ApiError('auth', `Wemasy refused the API token (401) on POST ${endpoint}: ${serverMessage}`, context);
       case status === 403:
@@ -267,6 +297,16 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         return new ApiError('server-fault', `Wemasy server fault (${status}) on POST ${endpoint}: ${serverMessage}`, context);
       default:
         return new ApiError('request-rejected', `Wemasy answered ${status} to POST ${endpoint}: ${serverMessage}`, context);
+    }
+  }
+
+  /** Where a redirect points, as its host only (never a path or query that could carry a secret). */
+  function redirectTarget(location: string | null): string {
+    if (location === null) return 'no Location';
+    try {
+      return `host ${excerpt(new URL(location, `${baseUrl}/`).host)}`;
+    } catch {
+      return 'an unreadable Location';
     }
   }
 

@@ -22,7 +22,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { Logger } from '../log.js';
 import { NEW_FIELD_SCHEMA } from '../sync/conform.js';
 import { shippedSchema, type StreamName } from '../streams/definitions.js';
-import type { TapIo } from '../tap.js';
+import type { TapIo } from '../io.js';
 import { discoverCatalog, type Catalog, type CatalogEntry, type MetadataEntry } from './catalog.js';
 
 /** Largest list-sessions page asked for while sampling. */

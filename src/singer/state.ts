@@ -131,7 +131,7 @@ export async function loadState(path: string, now: DateTime, log: Logger): Promi
     let raw: unknown;
     try {
       raw = JSON.parse(line);
-    } catch (error) {
+    } catch {
       if (count > 1) throw stateError(path, `line ${lineNumber} is not valid JSON`);
       documentLines = [line];
       continue;
@@ -176,10 +176,13 @@ export function warnWithoutBookmarks(
   path: string,
   streams: readonly StreamName[],
   startDate: DateTime,
+  timezone: string,
   log: Logger,
 ): void {
   if (streams.length === 0 || streams.some((stream) => readBookmark(loaded.state, stream) !== undefined)) return;
-  const fullSync = `a full sync from start_date ${formatInstant(startDate)} follows`;
+  // start_date as the user thinks of it: in the project's zone, with its offset.
+  const start = startDate.setZone(timezone).toISO({ suppressMilliseconds: true }) ?? formatInstant(startDate);
+  const fullSync = `a full sync from start_date ${start} follows`;
   if (loaded.empty) {
     log.warn(`state ${path} is empty, so no stream has a bookmark: ${fullSync}`);
     return;

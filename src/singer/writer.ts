@@ -82,7 +82,9 @@ export function createMessageWriter(out: Writable): MessageWriter {
     const chunk = buffer;
     buffer = '';
     if (!out.write(chunk)) await waitDrain();
-    if (closedError) throw closedError;
+    // Read anew: an 'error' event may have come during the wait (TypeScript keeps the narrowing above).
+    const failed = closedError as TapError | undefined;
+    if (failed) throw failed;
   };
 
   const writeRecord = (stream: string, record: JsonObject, timeExtracted: string): Promise<void> | undefined => {

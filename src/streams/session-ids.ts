@@ -15,7 +15,7 @@ export interface SessionIdSource {
 
 /** `session_ids` from the config: the same ids for every window. */
 export function configuredSessions(ids: readonly SessionId[]): SessionIdSource {
-  return { idsFor: async () => ids };
+  return { idsFor: () => Promise.resolve(ids) };
 }
 
 /** A half-open UTC interval in epoch milliseconds. */
@@ -160,7 +160,7 @@ export class SessionIndex implements SessionIdSource {
     // then ends where the batches fill up or where the known sessions end, whichever is first,
     // so that a window's records and its STATE never wait for more than one extra listing.
     let known = this.coveredUntil(fromMs);
-    if (!(this.ms[at] !== undefined && (this.ms[at] as number) < known) && known < limitMs) {
+    if (!(this.ms[at] !== undefined && this.ms[at] < known) && known < limitMs) {
       const step = Math.max(this.aheadMs(), nominal.toMillis() - start.toMillis(), HOUR_MS);
       await this.ensureCovered(fromMs, Math.min(limitMs, known + step));
       this.sort();

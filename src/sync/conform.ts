@@ -113,4 +113,4 @@ function anyValue(value: unknown): Conformed {
 const exactText = (text: string, n: number): boolean => sameDecimal(text, String(n));
 
 /** The schema every field gets that the shipped schema (or the catalog) does not name. */
-export const NEW_FIELD_SCHEMA: JsonObject = Object.freeze({ type: ['null', 'string'] }) as JsonObject;
+export const NEW_FIELD_SCHEMA: JsonObject = Object.freeze({ type: ['null', 'string'] });

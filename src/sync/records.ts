@@ -188,8 +188,10 @@ export function createRecordPipeline(selection: StreamSelection, options: Pipeli
   };
 
   /** Validates `record`, replacing what the schema refuses; false when the record must be skipped. */
+  // Read as a boolean, not as ajv's type guard, which would narrow `record` to never below.
+  const valid = (record: JsonObject): boolean => validate(record);
   const check = (record: JsonObject): boolean => {
-    for (let tries = 0; !validate(record as unknown); tries += 1) {
+    for (let tries = 0; !valid(record); tries += 1) {
       const error = validate.errors?.[0];
       const missing = error?.keyword === 'required' ? (error.params as { missingProperty?: string }).missingProperty : undefined;
       const field = missing ?? error?.instancePath.split('/')[1];

@@ -29,9 +29,9 @@ export function fixedWindows(from: DateTime, to: DateTime, settings: Settings): 
   const plan = planWindows(from, to, settings.windowSize, settings.timezone);
   let i = 0;
   return {
-    next: async (start) => {
+    next: (start) => {
       while (i < plan.length && (plan[i] as Window).start < start) i += 1;
-      return plan[i];
+      return Promise.resolve(plan[i]);
     },
     done: () => undefined,
   };

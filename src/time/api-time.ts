@@ -24,7 +24,6 @@
  */
 import { DateTime, Info } from 'luxon';
 import type { Zone } from 'luxon';
-import type { Window } from './windows.js';
 
 /** The API's date-time format (luxon tokens). */
 export const API_FORMAT = 'yyyy-MM-dd HH:mm:ss';
@@ -341,8 +340,10 @@ export interface ApiRange {
  * The strings are only unambiguous when the window's edges are safe (see
  * `isSafeEdge` in windows.ts); `planWindows` makes every edge safe except
  * possibly its `from` and `to`.
+ *
+ * `window` is a windows.ts `Window`, typed structurally: windows.ts imports this module.
  */
-export function toApiRange(window: Window, zone: string): ApiRange {
+export function toApiRange(window: { readonly start: DateTime; readonly end: DateTime }, zone: string): ApiRange {
   const start = assertValid(window.start, 'window start');
   const end = assertValid(window.end, 'window end');
   const first = Math.floor(start / SECOND) * SECOND;

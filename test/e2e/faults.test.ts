@@ -128,6 +128,24 @@ describe('faults that stop the run', () => {
     expect(api.requests.filter((r) => r.endpoint === 'conversions')).toHaveLength(1);
   });
 
+  const redirects: [string, Fault, () => string][] = [
+    ['302 to another host', { kind: 'redirect', location: 'https://moved.example/api?api_token=test-token' }, () => 'moved.example'],
+    // Followed, a 307 would repeat the POST here: the server would see a second request.
+    ['307 to this same server', { kind: 'redirect', status: 307, location: '/api/services/analytics/v1/project/sessions' }, () => new URL(api.url).host],
+  ];
+  it.each(redirects)('a redirect, %s: not followed, not retried; names the status and host, never the token', async (_name, fault, host) => {
+    api.inject({ ...fault, endpoint: 'sessions', times: Infinity });
+    const result = await run();
+    expect(result.code).toBe(1);
+    expect(criticalLines(result.stderr).map((line) => line.replace(/^\S+ /, ''))).toEqual([
+      `CRITICAL Wemasy redirected POST /services/analytics/v1/project/sessions (${fault.status ?? 302}) to host ${host()}; the tap does not follow redirects: check base_url`,
+    ]);
+    expect(result.stderr).not.toContain('test-token');
+    expect(api.requests.map((r) => `${r.method} ${r.endpoint}`)).toEqual(['POST sessions']);
+    expect(result.records('sessions')).toEqual([]);
+    expect(result.states()).toEqual([]);
+  });
+
   it('422: prints the field errors, no retry', async () => {
     api.inject({ kind: '422', endpoint: 'visits' });
     const result = await run();

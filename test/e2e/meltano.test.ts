@@ -169,7 +169,7 @@ describe('settings from the environment (--config ENV)', () => {
   };
   const asEnv = (settings: Record<string, unknown>): Record<string, string> =>
     Object.fromEntries(
-      Object.entries(settings).map(([name, value]) => [`TAP_WEMASY_${name.toUpperCase()}`, typeof value === 'object' ? JSON.stringify(value) : String(value)]),
+      Object.entries(settings).map(([name, value]) => [`TAP_WEMASY_${name.toUpperCase()}`, typeof value === 'string' ? value : JSON.stringify(value)]),
     );
 
   it('every setting, the token included, works as TAP_WEMASY_<SETTING>, exactly as from a config file', async () => {

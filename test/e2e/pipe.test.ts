@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeApi, type FakeApi } from '../fake-api/server.js';
 import { STACK_TRACE, waitFor } from '../helpers/checks.js';
@@ -83,15 +84,11 @@ describe('the reader of stdout goes away', () => {
     const errPath = join(dir, 'head.err');
     const script = `"$0" "$1" --config "$2" 2>"$3" | head -n 5; echo "exit=\${PIPESTATUS[0]}"`;
     const started = Date.now();
-    const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) => {
-      execFile('bash', ['-c', script, process.execPath, TAP_BIN, configPath, errPath], { timeout: 30_000 }, (error, out) =>
-        error ? reject(error) : resolve({ stdout: out }),
-      );
-    });
+    const { stdout } = await promisify(execFile)('bash', ['-c', script, process.execPath, TAP_BIN, configPath, errPath], { timeout: 30_000 });
     expect(Date.now() - started).toBeLessThan(20_000);
     const lines = stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(6);
-    for (const line of lines.slice(0, 5)) expect(() => JSON.parse(line)).not.toThrow();
+    for (const line of lines.slice(0, 5)) expect(() => JSON.parse(line) as unknown).not.toThrow();
     expect(lines[5]).toBe('exit=1');
     const stderr = readFileSync(errPath, 'utf8');
     expect(criticalLines(stderr)).toHaveLength(1);

@@ -133,7 +133,7 @@ describe('the README, run against the test server', () => {
 
       if (block.marker === 'quick-start') {
         // The first sync says why it is a full one; the second resumes; state.json holds the last STATE.
-        expect(logLines(run.stderr, 'WARN')).toEqual(['WARN state state.json is empty, so no stream has a bookmark: a full sync from start_date 2026-10-31T23:00:00Z follows']);
+        expect(logLines(run.stderr, 'WARN')).toEqual(['WARN state state.json is empty, so no stream has a bookmark: a full sync from start_date 2026-11-01T00:00:00+01:00 follows']);
         expect(run.stderr).toContain('INFO state state.json: reading the value of the STATE message it holds');
         const saved = JSON.parse(file('state.json')) as { type: string; value: { bookmarks: Record<string, unknown> } };
         expect(saved.type).toBe('STATE');

@@ -55,7 +55,7 @@ function invocation(api: FakeApi, scenario: Scenario): { args: string[]; env: Re
     request_timeout: 5,
   };
   const raw = scenario.config !== undefined && 'raw' in scenario.config ? (scenario.config.raw as string) : undefined;
-  const settings = raw === undefined ? { ...base, ...(scenario.config as Record<string, unknown> | undefined) } : undefined;
+  const settings = raw === undefined ? { ...base, ...scenario.config } : undefined;
   const file = (value: unknown) => writeJson(dir, `config-${Math.random()}.json`, value);
   const extra = typeof scenario.args === 'function' ? scenario.args(dir) : (scenario.args ?? []);
   switch (scenario.via) {
@@ -142,7 +142,7 @@ const scenarios: Scenario[] = [
 
 /** Runs `tasks` at most `parallel` at a time. */
 async function pool<T>(tasks: (() => Promise<T>)[], parallel: number): Promise<T[]> {
-  const results: T[] = new Array(tasks.length);
+  const results = new Array<T>(tasks.length);
   let next = 0;
   await Promise.all(
     Array.from({ length: parallel }, async () => {

@@ -22,6 +22,7 @@ export const FAULT_KINDS = [
   'error-true',
   'wrong-shape',
   'empty-body',
+  'redirect',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -39,8 +40,10 @@ export interface Fault {
   readonly retryAfter?: number | null;
   /** For 'slow': milliseconds to wait before answering normally (default 1000). */
   readonly delayMs?: number;
-  /** For 'status': the status to answer with (default 500). */
+  /** For 'status': the status to answer with (default 500); for 'redirect', a 3xx (default 302). */
   readonly status?: number;
+  /** For 'redirect': the Location header (default `https://moved.example/api`, another host). */
+  readonly location?: string;
   /** For a 429: the X-RateLimit-Remaining it reports (default 0, an exhausted quota; more = a proxy's 429). */
   readonly remaining?: number;
   /**
@@ -73,6 +76,9 @@ function checkFault(fault: Fault): void {
   const { after = 0, times = 1 } = fault;
   if (!Number.isInteger(after) || after < 0) throw new RangeError(`fault.after must be an integer >= 0, got ${after}`);
   if (!(times === Infinity || (Number.isInteger(times) && times >= 1))) throw new RangeError(`fault.times must be an integer >= 1 or Infinity, got ${times}`);
+  if (fault.kind === 'redirect' && fault.status !== undefined && !(Number.isInteger(fault.status) && fault.status >= 300 && fault.status <= 399)) {
+    throw new RangeError(`fault.status of a redirect must be a 3xx, got ${fault.status}`);
+  }
   if (fault.kind === 'status' && fault.status !== undefined && !(Number.isInteger(fault.status) && fault.status >= 100 && fault.status <= 599)) {
     throw new RangeError(`fault.status must be an HTTP status, got ${fault.status}`);
   }
@@ -162,6 +168,9 @@ export function cannedFaultResponse(fault: Fault, endpoint: Endpoint | 'unknown'
         : json(200, { error: false, data: { unexpected: true } });
     case 'empty-body':
       return { status: 200, contentType: 'application/json', body: '' };
+    case 'redirect':
+      // As a proxy in front of an http:// base_url or a moved API would answer.
+      return { status: fault.status ?? 302, contentType: 'text/html', body: '<html><body>Found</body></html>', headers: { Location: fault.location ?? 'https://moved.example/api' } };
     case 'reset-before':
     case 'reset-during':
     case 'slow':

@@ -24,14 +24,14 @@ export interface ZoneTime {
   /** The IANA zone name. */
   readonly zone: string;
   /** The instant `ms` as the zone's wall clock, `yyyy-MM-dd HH:mm:ss` (milliseconds dropped). */
-  format(ms: number): string;
+  readonly format: (ms: number) => string;
   /**
    * Checks a string as the API does: the exact shape, a real calendar date and time, and a
    * wall-clock time that exists in the zone (not inside a spring-forward gap). `wallMs` is the
    * wall-clock time read as if it were UTC; `ms` is one instant it names (in the autumn's
    * repeated hour, one of two).
    */
-  parse(local: string): ParsedLocalTime;
+  readonly parse: (local: string) => ParsedLocalTime;
   /**
    * A half-open UTC range [lo, hi) holding every instant whose wall-clock string lies in
    * [startWallMs, endWallMs] (both inclusive, whole seconds, wall-clock read as UTC).

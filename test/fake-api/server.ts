@@ -1,8 +1,5 @@
-import { realpathSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve as resolvePath } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createDataset, type ConversionItem, type Dataset, type DatasetOptions, type SessionItem, type VisitItem } from './dataset.js';
 import { wireJson } from './drift.js';
 import { cannedFaultResponse, createFaultQueue, withEchoedAuthorization, type CannedResponse, type Endpoint, type Fault, type FaultKind } from './faults.js';
@@ -13,7 +10,7 @@ import { laravelMessage, validateChildrenBody, validateSessionsBody, type Childr
 /**
  * A node:http server on 127.0.0.1 that implements the Wemasy Analytics API contract
  * (/work/shared/api/wemasy-analytics.md) over the deterministic dataset, with scripted faults.
- * Run it alone with `npx tsx test/fake-api/server.ts --port 8787 --zone Europe/Amsterdam`.
+ * Run it alone with `npm run server` or `npx tsx test/fake-api/standalone.ts --port 8787 --zone Europe/Amsterdam`.
  */
 
 export type { Endpoint, Fault, FaultKind } from './faults.js';
@@ -176,7 +173,13 @@ function matchesFilter(actual: unknown, wanted: unknown): boolean {
   if (wanted === null) return actual === null || actual === undefined;
   if (Array.isArray(wanted)) return wanted.some((w) => matchesFilter(actual, w));
   if (actual === undefined || actual === null || typeof wanted === 'object') return false;
-  return String(actual) === String(wanted);
+  const text = scalarText(actual);
+  return text !== undefined && text === scalarText(wanted);
+}
+
+/** A JSON scalar as the text a query parameter would carry; `undefined` for anything else. */
+function scalarText(value: unknown): string | undefined {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
 }
 
 /** Sorts on the column like SQL ORDER BY, then on id ascending so that pages are stable. */
@@ -257,7 +260,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     for (const sessionId of new Set(query.sessionIds)) {
       const children = kind === 'visits' ? dataset.visitsOf(sessionId) : dataset.conversionsOf(sessionId);
       for (const child of children) {
-        const served = dataset.live ? dataset.liveItem(kind, child as { item: VisitItem | ConversionItem; id: number; createdAtMs: number }, now()) : child.item;
+        const served = dataset.live ? dataset.liveItem<VisitItem | ConversionItem>(kind, child, now()) : child.item;
         if (served === undefined) continue;
         const item = served as { created_at: string; type?: string };
         if (wantedIds !== undefined && !wantedIds.has(child.id)) continue;
@@ -490,23 +493,4 @@ function checkBodyRate(rate: BodyRate | undefined): BodyRate | undefined {
   if (!Number.isInteger(rate.bytesPerChunk) || rate.bytesPerChunk < 1) throw new RangeError(`bodyRate.bytesPerChunk must be an integer >= 1, got ${rate.bytesPerChunk}`);
   if (!(rate.intervalMs >= 0)) throw new RangeError(`bodyRate.intervalMs must be >= 0, got ${rate.intervalMs}`);
   return rate;
-}
-
-function isMainModule(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(resolvePath(script)) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMainModule()) {
-  import('./standalone.js')
-    .then(({ runStandalone }) => runStandalone(process.argv.slice(2)))
-    .catch((error: unknown) => {
-      process.stderr.write(`fake-api: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-    });
 }

@@ -1,9 +1,12 @@
+import { realpathSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startFakeApi, type FakeApi, type FakeApiOptions } from './server.js';
 
 /**
  * The fake API as a process of its own, for the demo and by hand:
- * `npx tsx test/fake-api/server.ts --port 8787 --zone Europe/Amsterdam`.
+ * `npx tsx test/fake-api/standalone.ts --port 8787 --zone Europe/Amsterdam`.
  * Prints one line `fake-api listening on <base URL>` to stderr once it accepts requests, and
  * closes on SIGINT / SIGTERM.
  */
@@ -11,7 +14,7 @@ import { startFakeApi, type FakeApi, type FakeApiOptions } from './server.js';
 /** The stderr line announcing the base URL starts with this. */
 export const READY_PREFIX = 'fake-api listening on ';
 
-const USAGE = `usage: tsx test/fake-api/server.ts [options]
+const USAGE = `usage: tsx test/fake-api/standalone.ts [options]
   --port N                 port on 127.0.0.1 (default 0: any free port)
   --zone NAME              project IANA zone (default UTC)
   --token T                accepted Bearer token (default test-token)
@@ -91,11 +94,33 @@ export async function runStandalone(argv: readonly string[]): Promise<FakeApi | 
     return undefined;
   }
   const api = await startFakeApi(options);
+  // `on`, not `once`: Ctrl-C can deliver SIGINT twice (to the process group, and relayed by tsx),
+  // and a second one without a listener would kill the process (exit 130) before it closed.
+  let stopping = false;
   const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
     void api.close().then(() => process.exit(0));
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   process.stderr.write(`${READY_PREFIX}${api.url} (zone ${api.dataset.zone})\n`);
   return api;
+}
+
+function isMainModule(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(resolvePath(script)) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMainModule()) {
+  runStandalone(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`fake-api: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
 }

@@ -36,7 +36,7 @@ export function utc(local: string, zone: string): string {
   const dt = DateTime.fromFormat(local, 'yyyy-MM-dd HH:mm:ss', { zone });
   if (!dt.isValid) throw new Error(`bad local time ${local}`);
   const earliest = dt.getPossibleOffsets().reduce((a, b) => (b.toMillis() < a.toMillis() ? b : a), dt);
-  return earliest.toUTC().toISO({ suppressMilliseconds: true }) as string;
+  return earliest.toUTC().toISO({ suppressMilliseconds: true });
 }
 
 /**

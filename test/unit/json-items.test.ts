@@ -10,6 +10,7 @@ import { JsonStreamError, parseItemsStream, parseItemsText, type JsonStreamError
 const encoder = new TextEncoder();
 
 
+// eslint-disable-next-line @typescript-eslint/require-await -- an async generator without await is the plain way to make an AsyncIterable source
 async function* chunksOf(bytes: Uint8Array, sizes: readonly number[]): AsyncGenerator<Uint8Array> {
   for (let i = 0, k = 0; i < bytes.length; k += 1) {
     const size = Math.max(1, sizes[k % sizes.length]!);
@@ -17,6 +18,8 @@ async function* chunksOf(bytes: Uint8Array, sizes: readonly number[]): AsyncGene
     i += size;
   }
 }
+
+const errorText = (error: unknown): string => (error instanceof Error ? String(error) : JSON.stringify(error));
 
 interface Outcome {
   readonly items: unknown[];
@@ -90,7 +93,7 @@ function check(outcome: Outcome, text: string, context: string): void {
     expect(outcome.error, context).toBeInstanceOf(JsonStreamError);
     if (expected.code !== 'invalid') expect(codeOf(outcome.error), context).toBe(expected.code);
   } else {
-    if (outcome.error !== undefined) throw new Error(`${context}: unexpected ${String(outcome.error)}`);
+    if (outcome.error !== undefined) throw new Error(`${context}: unexpected ${errorText(outcome.error)}`);
     expect(asJsonParse(outcome.items), context).toStrictEqual(expected.items);
     expect(outcome.fields, context).toStrictEqual(expected.fields);
   }
@@ -224,7 +227,7 @@ describe('parseItemsStream fuzzed against JSON.parse', () => {
         const batchSize = [1, 3, 1000][(doc + c) % 3]!;
         const outcome = await parseChunks(bytes, sizes, batchSize);
         const context = `doc ${doc}, chunking ${c}: ${text.slice(0, 300)}`;
-        if (outcome.error !== undefined) throw new Error(`${context}: ${String(outcome.error)}`);
+        if (outcome.error !== undefined) throw new Error(`${context}: ${errorText(outcome.error)}`);
         expect(asJsonParse(outcome.items), context).toStrictEqual(expected.data);
         expect(outcome.fields, context).toStrictEqual(withoutData(expected));
         expect(Math.max(0, ...outcome.batches), context).toBeLessThanOrEqual(batchSize);
@@ -389,7 +392,7 @@ describe('parseItemsStream envelopes', () => {
         expect(error.code, text).toBe('invalid');
         expect(error.message, text).toMatch(message);
         expect(error.byteOffset, text).toBe(offset + (text.includes('é') && offset > 11 ? 1 : 0));
-        if (!text.includes('"data":[2]')) expect(() => JSON.parse(text)).toThrow();
+        if (!text.includes('"data":[2]')) expect(() => JSON.parse(text) as unknown).toThrow();
       }
     }
   });
@@ -456,6 +459,7 @@ describe('parseItemsStream sources and lifecycle', () => {
   it('stops reading and closes the source when the consumer stops early', async () => {
     let pulled = 0;
     let closed = false;
+    // eslint-disable-next-line @typescript-eslint/require-await -- an async generator without await is the plain way to make an AsyncIterable source
     async function* source(): AsyncGenerator<Uint8Array> {
       try {
         for (let i = 0; i < bytes.length; i += 100) {
@@ -502,6 +506,7 @@ describe('parseItemsStream sources and lifecycle', () => {
   });
 
   it('refuses text chunks', async () => {
+    // eslint-disable-next-line @typescript-eslint/require-await -- an async generator without await is the plain way to make an AsyncIterable source
     const strings = (async function* () {
       yield '{"data":[]}';
     })() as unknown as AsyncIterable<Uint8Array>;

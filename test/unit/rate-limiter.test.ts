@@ -122,7 +122,7 @@ describe('pacing', () => {
 });
 
 describe('feedback from the rate-limit headers', () => {
-  it('records Remaining', async () => {
+  it('records Remaining', () => {
     const { limiter } = setup(60);
     expect(limiter.remaining).toBeUndefined();
     limiter.observe(headers(60, 42));

@@ -125,7 +125,7 @@ describe('parseSettings: defaults and conversion', () => {
 
   it('does not share the default filters object between runs', () => {
     const first = parse(BASE);
-    (first.sessionFilters as JsonObject).mutated = true;
+    first.sessionFilters.mutated = true;
     expect(parse(BASE).sessionFilters).toEqual({});
     expect(configSchema.properties.session_filters?.default).toEqual({});
   });
@@ -241,8 +241,8 @@ describe('parseSettings: defaults and conversion', () => {
 
   it('treats a "__proto__" key as just another unknown setting', () => {
     const { log, lines } = capturingLogger();
-    const raw = JSON.parse(`{"__proto__": {"timezone": "Mars/Olympus"}, "api_token": "${TOKEN}", "start_date": "2026-01-01"}`);
-    expect(parse(raw as JsonObject, log).timezone).toBe('UTC');
+    const raw = JSON.parse(`{"__proto__": {"timezone": "Mars/Olympus"}, "api_token": "${TOKEN}", "start_date": "2026-01-01"}`) as JsonObject;
+    expect(parse(raw, log).timezone).toBe('UTC');
     expect(lines.join('')).toContain('ignoring unknown settings: __proto__');
   });
 

@@ -1,0 +1,45 @@
+// @ts-check
+// Lint rules (npm run lint, part of npm test): ESLint's recommended set plus typescript-eslint's
+// recommendedTypeChecked (type-aware: no-floating-promises, no-misused-promises, no-unsafe-*, ...)
+// and require-atomic-updates, over src/, scripts/, bench/ and test/. Zero warnings allowed.
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', '.bench/', '.scratch/'] },
+  {
+    files: ['**/*.ts', '**/*.mjs', '**/*.js'],
+    extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
+    languageOptions: {
+      globals: globals.node,
+      parserOptions: {
+        // tsconfig.json covers src, test, scripts, bench; the few plain .mjs/.js files get a default project.
+        projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs', 'bench/*.mjs'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    rules: {
+      'require-atomic-updates': 'error',
+      // `const { a: _a, ...rest } = x` is how a key is dropped from a copy.
+      '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true }],
+      // An AbortSignal's reason and a caught error are typed any/unknown: passing them on is the
+      // point (the caller chose the reason). Literal non-Error values are still reported.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
+      '@typescript-eslint/only-throw-error': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
+    },
+  },
+  {
+    // Plain JavaScript has no type annotations, so everything from JSON.parse or an untyped
+    // import is `any`: the no-unsafe-* family would only restate that. The promise rules stay on.
+    files: ['**/*.mjs', '**/*.js'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+    },
+  },
+);
