@@ -8,12 +8,21 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const MAIN = path.join(ROOT, 'dist/main.js');
 
+export interface Bookmark {
+  replication_key: string;
+  replication_key_value: string;
+}
+
+export interface StateValue {
+  bookmarks: Record<string, Bookmark | undefined>;
+}
+
 export interface Message {
   type: string;
   stream?: string;
   record?: Record<string, unknown>;
   schema?: Record<string, unknown>;
-  value?: any;
+  value?: StateValue;
   [k: string]: unknown;
 }
 

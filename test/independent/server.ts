@@ -79,10 +79,17 @@ export interface ServerOptions {
   newFieldsFrom?: string;
 }
 
+/** a request's JSON body (null when it is not a JSON object) */
+export type Body = Record<string, unknown>;
+
 export interface LoggedRequest {
   path: string;
   page: string | null;
-  body: any;
+  body: Body | null;
+  /** body fields the tests read, when they have the expected type */
+  startDate: string | undefined;
+  endDate: string | undefined;
+  sessionIds: unknown[] | undefined;
   status: number;
   authorization: string | undefined;
   userAgent: string | undefined;
@@ -334,7 +341,7 @@ export class IndependentApi {
   // ------------------------------------------------------------------ http
 
   async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
+    const server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -343,14 +350,16 @@ export class IndependentApi {
         });
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server!.address() as AddressInfo).port;
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    this.port = (server.address() as AddressInfo).port;
   }
 
   async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   private send(res: http.ServerResponse, status: number, body: Json, extra: Record<string, string> = {}): void {
@@ -387,16 +396,21 @@ export class IndependentApi {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse, raw: string): Promise<void> {
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${this.port}`);
-    let body: any = null;
+    let parsed: unknown = null;
     try {
-      body = raw ? JSON.parse(raw) : null;
+      parsed = raw ? (JSON.parse(raw) as unknown) : null;
     } catch {
-      body = raw;
+      parsed = raw;
     }
+    const body = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Body) : null;
+    const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
     const entry: LoggedRequest = {
       path: url.pathname,
       page: url.searchParams.get('page'),
       body,
+      startDate: text(body?.start_date),
+      endDate: text(body?.end_date),
+      sessionIds: Array.isArray(body?.session_ids) ? (body.session_ids as unknown[]) : undefined,
       status: 0,
       authorization: req.headers.authorization,
       userAgent: req.headers['user-agent'],
@@ -427,7 +441,7 @@ export class IndependentApi {
     return true;
   }
 
-  private async route(req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: any): Promise<number> {
+  private async route(req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: Body | null): Promise<number> {
     if (!this.admit(res)) return 429;
     if (req.headers.authorization !== `Bearer ${this.opts.token}`) {
       this.send(res, 401, { error: true, message: 'Unauthenticated.' });
@@ -441,7 +455,7 @@ export class IndependentApi {
       this.send(res, 403, { error: true, message: 'This action is unauthorized.' });
       return 403;
     }
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    if (body === null) {
       return this.validation(res, { body: ['The request body must be a JSON object.'] });
     }
     switch (url.pathname) {
@@ -457,7 +471,7 @@ export class IndependentApi {
     }
   }
 
-  private dateErrors(body: any, required: boolean, errors: Record<string, string[]>): void {
+  private dateErrors(body: Body, required: boolean, errors: Record<string, string[]>): void {
     for (const field of ['start_date', 'end_date']) {
       const v = body[field];
       const label = field.replace('_', ' ');
@@ -469,41 +483,44 @@ export class IndependentApi {
         errors[field] = [`The ${label} field must be a valid date.`];
       }
     }
-    if (!errors.start_date && !errors.end_date && body.start_date && body.end_date && body.end_date < body.start_date) {
+    const { start_date: from, end_date: to } = body;
+    if (!errors.start_date && !errors.end_date && typeof from === 'string' && typeof to === 'string' && to < from) {
       errors.end_date = ['The end date field must be a date after or equal to start date.'];
     }
   }
 
-  private listSessions(res: http.ServerResponse, url: URL, body: any): number {
+  private listSessions(res: http.ServerResponse, url: URL, body: Body): number {
     const errors: Record<string, string[]> = {};
     this.dateErrors(body, true, errors);
     const sortKeys = ['id', 'browser', 'device', 'platform_os', 'country', 'time_spend', 'created_at'];
-    if (body.sortKey === undefined) errors.sortKey = ['The sort key field is required.'];
-    else if (!sortKeys.includes(body.sortKey)) errors.sortKey = ['The selected sort key is invalid.'];
-    if (body.sortOrder === undefined) errors.sortOrder = ['The sort order field is required.'];
-    else if (!['asc', 'desc'].includes(body.sortOrder)) errors.sortOrder = ['The selected sort order is invalid.'];
-    if (body.filters === undefined) errors.filters = ['The filters field must be present.'];
-    else if (body.filters === null || typeof body.filters !== 'object') errors.filters = ['The filters field must be an array.'];
+    const { sortKey, sortOrder, filters, per_page: perPageAsked, read_status: readStatus } = body;
+    if (sortKey === undefined) errors.sortKey = ['The sort key field is required.'];
+    else if (typeof sortKey !== 'string' || !sortKeys.includes(sortKey)) errors.sortKey = ['The selected sort key is invalid.'];
+    if (sortOrder === undefined) errors.sortOrder = ['The sort order field is required.'];
+    else if (sortOrder !== 'asc' && sortOrder !== 'desc') errors.sortOrder = ['The selected sort order is invalid.'];
+    if (filters === undefined) errors.filters = ['The filters field must be present.'];
+    else if (filters === null || typeof filters !== 'object') errors.filters = ['The filters field must be an array.'];
     // the contract types per_page as "string (a number)", so this server validates it as Laravel's
     // 'nullable|string|numeric' would: a JSON number is refused
-    if (body.per_page !== undefined && body.per_page !== null) {
-      if (typeof body.per_page !== 'string') errors.per_page = ['The per page field must be a string.'];
-      else if (!/^\d+$/.test(body.per_page)) errors.per_page = ['The per page field must be a number.'];
+    if (perPageAsked !== undefined && perPageAsked !== null) {
+      if (typeof perPageAsked !== 'string') errors.per_page = ['The per page field must be a string.'];
+      else if (!/^\d+$/.test(perPageAsked)) errors.per_page = ['The per page field must be a number.'];
     }
     for (const field of ['check_irregular_traffic', 'include_ip_addresses']) {
-      if (body[field] !== undefined && body[field] !== null && typeof body[field] !== 'string') {
+      const flag = body[field];
+      if (flag !== undefined && flag !== null && typeof flag !== 'string') {
         errors[field] = [`The ${field.replaceAll('_', ' ')} field must be a string.`];
       }
     }
-    if (body.read_status !== undefined && body.read_status !== null && !['read', 'unread'].includes(body.read_status)) {
+    if (readStatus !== undefined && readStatus !== null && readStatus !== 'read' && readStatus !== 'unread') {
       errors.read_status = ['The selected read status is invalid.'];
     }
     if (Object.keys(errors).length) return this.validation(res, errors);
 
-    const asked = body.per_page === undefined || body.per_page === null ? 15 : Math.max(1, Number(body.per_page));
+    const asked = typeof perPageAsked === 'string' ? Math.max(1, Number(perPageAsked)) : 15;
     const perPage = Math.min(asked, this.opts.perPageCap);
-    const all = this.visible('sessions', body.start_date, body.end_date);
-    const key = body.sortKey as string;
+    const all = this.visible('sessions', String(body.start_date), String(body.end_date));
+    const key = String(sortKey);
     const value = (i: Item): string | number => {
       if (key === 'id') return i.id;
       if (key === 'created_at') return i.createdMs;
@@ -514,7 +531,7 @@ export class IndependentApi {
       const x = value(a);
       const y = value(b);
       const c = x < y ? -1 : x > y ? 1 : a.id - b.id;
-      return body.sortOrder === 'desc' ? -c : c;
+      return sortOrder === 'desc' ? -c : c;
     });
     const total = all.length;
     const lastPage = Math.max(1, Math.ceil(total / perPage));
@@ -548,12 +565,12 @@ export class IndependentApi {
     return 200;
   }
 
-  private async batch(res: http.ServerResponse, body: any, stream: 'visits' | 'conversions'): Promise<number> {
+  private async batch(res: http.ServerResponse, body: Body, stream: 'visits' | 'conversions'): Promise<number> {
     const errors: Record<string, string[]> = {};
     this.dateErrors(body, false, errors);
     const key = body.key ?? 'list';
-    if (!['list', 'count'].includes(key)) errors.key = ['The selected key is invalid.'];
-    const ids = body.session_ids;
+    if (key !== 'list' && key !== 'count') errors.key = ['The selected key is invalid.'];
+    const ids: unknown = body.session_ids;
     const max = this.opts.maxSessionIds;
     if (ids === undefined || ids === null || (Array.isArray(ids) && ids.length === 0)) {
       errors.session_ids = ['The session ids field is required.'];
@@ -562,14 +579,14 @@ export class IndependentApi {
     } else if (ids.length > max) {
       errors.session_ids = [`The session ids field must not have more than ${max} items.`];
     } else {
-      ids.forEach((v: unknown, n: number) => {
+      (ids as unknown[]).forEach((v: unknown, n: number) => {
         if (!(typeof v === 'number' && Number.isInteger(v)) && !(typeof v === 'string' && /^\d+$/.test(v))) {
           errors[`session_ids.${n}`] = [`The session_ids.${n} field must be an integer.`];
         }
       });
     }
     const extraName = stream === 'visits' ? 'visit_ids' : 'conversion_types';
-    const extra = body[extraName];
+    const extra: unknown = body[extraName];
     if (extra !== undefined && extra !== null && !Array.isArray(extra)) {
       errors[extraName] = [`The ${extraName.replace('_', ' ')} field must be an array.`];
     }
@@ -581,8 +598,8 @@ export class IndependentApi {
       const served = session ? (session.served as Record<string, Json>).id : undefined;
       if (served !== undefined && typeof served !== typeof v) this.idFormChanged.push({ served, sent: v });
     }
-    const start = body.start_date ?? '0000-00-00 00:00:00';
-    const end = body.end_date ?? '9999-12-31 23:59:59';
+    const start = typeof body.start_date === 'string' ? body.start_date : '0000-00-00 00:00:00';
+    const end = typeof body.end_date === 'string' ? body.end_date : '9999-12-31 23:59:59';
     let found = this.visible(stream, start, end).filter((i) => wanted.has(i.sessionId!));
     if (Array.isArray(extra)) {
       if (stream === 'visits') {
