@@ -102,7 +102,7 @@ export async function estimateSync(
 ): Promise<Omit<Estimate, 'requestsMade'>> {
   const zone = settings.timezone;
   const lookbackMs = settings.sessionLookback.toMillis();
-  const starts = selections.map((s) => ({ selection: s, from: streamStart(settings, state, s) })).filter((s) => s.from < end);
+  const starts = selections.map((s) => ({ selection: s, from: streamStart(settings, state, s.def.name) })).filter((s) => s.from < end);
   const children = starts.filter((s) => s.selection.def.name !== 'sessions');
   const sessionsStream = starts.find((s) => s.selection.def.name === 'sessions');
   const listed = settings.sessionIds === undefined;
