@@ -1,7 +1,7 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import type addFormatsModule from 'ajv-formats';
 import { TapError } from '../errors.js';
-import { isLosslessNumber, jsonText } from '../api/exact-json.js';
+import { isLosslessNumber, jsonText } from '../exact-json.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { Logger } from '../log.js';
 import { emittedSchema, schemaMessage, type StreamSelection } from '../singer/catalog.js';
