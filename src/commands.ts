@@ -54,26 +54,50 @@ export async function runConnected(args: CliArgs, io: TapIo, log: Logger, stream
   if (args.state !== undefined) await writer.write({ type: 'STATE', value: state });
   log.info(`tap-wemasy ${packageManifest().version}: syncing ${selections.map((s) => s.def.name).join(', ') || 'no streams'}`);
   const started = io.clock.nowMs();
-  const end = runEnd(settings, startedAt);
-  const context = createRunContext(api, settings, log, io.clock, end);
   let status: 'succeeded' | 'failed' = 'failed';
   try {
-    const readers = selections.map((selection) => ({ selection, reader: selection.def.open(context) }));
-    await runSync(readers, state, {
-      settings,
-      writer,
-      log,
-      clock: io.clock,
-      startedAt,
-      requestCount: () => http.requestCount,
-      rateLimitRemaining: () => limiter.remaining,
-      signal: io.signal,
-    });
-    for (const line of context.summary()) log.info(line);
+    await syncSelected(selections, state, { settings, writer, io, log, startedAt, connection: { http, api, limiter } });
     status = 'succeeded';
   } finally {
     log.metric({ type: 'timer', metric: 'sync_duration', value: (io.clock.nowMs() - started) / 1000, tags: { status } });
   }
+}
+
+/** What a sync of selected streams needs, whichever face (Singer, Airbyte) runs it. */
+export interface SyncRequest {
+  readonly settings: Settings;
+  /** Where SCHEMA, RECORD and STATE messages go (a face translates them for its protocol). */
+  readonly writer: MessageWriter;
+  readonly io: TapIo;
+  readonly log: Logger;
+  /** The moment the run began (the run's end follows from it); now when not given. */
+  readonly startedAt?: DateTime;
+  /** An existing connection (HTTP client, rate limiter, API); a new one when not given. */
+  readonly connection?: ReturnType<typeof connect>;
+}
+
+/**
+ * Syncs the selected streams from `state` through the engine and returns the final state: the
+ * streams' readers for this run (sharing one session index and batch sizer), then runSync.
+ */
+export async function syncSelected(selections: readonly StreamSelection<WemasyStream>[], state: TapState, request: SyncRequest): Promise<TapState> {
+  const { settings, io, log } = request;
+  const startedAt = request.startedAt ?? io.clock.now();
+  const { http, api, limiter } = request.connection ?? connect(settings, io, log);
+  const context = createRunContext(api, settings, log, io.clock, runEnd(settings, startedAt));
+  const streams = selections.map((selection) => ({ selection, reader: selection.def.open(context) }));
+  const final = await runSync(streams, state, {
+    settings,
+    writer: request.writer,
+    log,
+    clock: io.clock,
+    startedAt,
+    requestCount: () => http.requestCount,
+    rateLimitRemaining: () => limiter.remaining,
+    signal: io.signal,
+  });
+  for (const line of context.summary()) log.info(line);
+  return final;
 }
 
 async function loadSettings(args: CliArgs, io: TapIo, log: Logger, now: DateTime): Promise<Settings> {
