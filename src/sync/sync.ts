@@ -8,7 +8,8 @@ import type { MessageWriter } from '../singer/writer.js';
 import { formatInstant } from '../time/iso.js';
 import { safeEdgeAtOrBefore, type Window } from '../time/windows.js';
 import { createRecordCounter, createStreamProgress } from './progress.js';
-import { createConformanceIssues, createRecordPipeline, formatsFor, type ConformanceIssues, type RecordPipeline } from './records.js';
+import { createConformanceIssues, type ConformanceIssues } from './conformance-issues.js';
+import { createRecordPipeline, formatsFor, type RecordPipeline } from './records.js';
 import type { EngineSettings, StreamReader, SyncStream } from './stream.js';
 import { adaptiveWindows, fixedWindows, type WindowSource } from './window-source.js';
 
