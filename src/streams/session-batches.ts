@@ -11,7 +11,7 @@ import { nextWindowEnd, type Window } from '../time/windows.js';
 import { shippedSchema, type RunContext, type WemasyStream } from './stream.js';
 
 /** One get-visits or get-conversions request: items go to `sink` while the body arrives. */
-export type BatchFetch = (range: ApiRange, ids: readonly SessionId[], sink: ItemSink) => Promise<StreamedBody>;
+export type BatchFetch = (range: ApiRange, ids: readonly SessionId[], sink: ItemSink, signal: AbortSignal) => Promise<StreamedBody>;
 
 export interface SessionChildOptions {
   readonly name: string;
@@ -103,7 +103,7 @@ async function* readBatches(name: string, window: Window, run: RunContext, fetch
   };
   const worker = async (): Promise<void> => {
     for (let batch = queue.take(); batch !== undefined; batch = queue.take()) {
-      await readBatch(batch, { name, range, run, fetch, push, queue });
+      await readBatch(batch, { name, range, run, fetch, push, queue, signal });
     }
   };
   const workers = Array.from({ length: REQUESTS_IN_FLIGHT }, () =>
@@ -172,6 +172,8 @@ interface BatchContext {
   readonly fetch: BatchFetch;
   readonly push: (items: readonly JsonValue[]) => Promise<void>;
   readonly queue: BatchQueue;
+  /** The window's: aborted when the window fails, so this request stops at once. */
+  readonly signal: AbortSignal;
 }
 
 /**
@@ -183,7 +185,7 @@ interface BatchContext {
  * window; targets upsert by id). The first attempt only notes the ids (an array push); a retry
  * looks them up.
  */
-async function readBatch(batch: readonly SessionId[], { name, range, run, fetch, push, queue }: BatchContext): Promise<void> {
+async function readBatch(batch: readonly SessionId[], { name, range, run, fetch, push, queue, signal }: BatchContext): Promise<void> {
   const emittedIds: unknown[] = [];
   let seen: Set<unknown> | undefined;
   const sink: ItemSink = async (items, attempt) => {
@@ -199,7 +201,7 @@ async function readBatch(batch: readonly SessionId[], { name, range, run, fetch,
   const sizer = run.batchSizer;
   const startedMs = run.clock.nowMs();
   try {
-    const body = await fetch(range, batch, sink);
+    const body = await fetch(range, batch, sink, signal);
     sizer.accepted(batch.length, body.bytes, run.clock.nowMs() - startedMs);
   } catch (error) {
     if (!sizer.refused(batch.length, error)) throw error;

@@ -17,8 +17,7 @@ export const sessions: WemasyStream = {
   schema: () => shippedSchema('sessions'),
   open({ api, index, settings }) {
     return {
-      // TODO(h1): pass the window's signal once the API client takes one.
-      read: (window) => api.listSessions(toApiRange(window, settings.timezone)),
+      read: (window, signal) => api.listSessions(toApiRange(window, settings.timezone), signal),
       ...(index === undefined
         ? {}
         : {

@@ -75,7 +75,7 @@ async function catalogSelectingTestStream(): Promise<string> {
 function expectedStarts(fromIso: string, toIso: string): { id: number; created_at: string }[] {
   return api.dataset
     .sessionsCreatedIn(Date.parse(fromIso), Date.parse(toIso))
-    .map((s) => ({ id: s.id as number, created_at: utc(String((s.item as { created_at: string }).created_at), ZONE) }))
+    .map((s) => ({ id: s.id, created_at: utc(String((s.item as { created_at: string }).created_at), ZONE) }))
     .sort((a, b) => a.id - b.id);
 }
 
