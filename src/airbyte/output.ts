@@ -9,7 +9,7 @@
  */
 import type { Writable } from 'node:stream';
 import { TapError } from '../errors.js';
-import type { LogContext, Logger, LogLevel } from '../log.js';
+import { createLogger, type Logger, type LogLevel } from '../log.js';
 import type { AirbyteMessage, LogLevelName } from './protocol.js';
 
 const CHUNK_BYTES = 64 * 1024;
@@ -71,31 +71,30 @@ export function createAirbyteOutput(out: Writable): AirbyteOutput {
   };
 }
 
-const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, critical: 50 };
-const AIRBYTE_LEVEL: Record<LogLevel, LogLevelName> = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR', critical: 'FATAL' };
+const AIRBYTE_LEVEL: Readonly<Record<string, LogLevelName>> = { DEBUG: 'DEBUG', INFO: 'INFO', WARN: 'WARN', ERROR: 'ERROR', CRITICAL: 'FATAL' };
 
-function withContext(message: string, context: LogContext | undefined): string {
-  if (context === undefined) return message;
-  const parts = Object.entries(context).flatMap(([key, value]) => (value === undefined ? [] : [`${key}=${String(value)}`]));
-  return parts.length === 0 ? message : `${message} ${parts.join(' ')}`;
-}
-
-/** The engine's Logger, writing LOG messages into `output` (the secrets it learns redact every line). */
+/**
+ * The engine's Logger (src/log.ts: levels, `key=value` context, redaction), its lines written as
+ * LOG messages into `output` instead of stderr: `<time> LEVEL text` becomes `{level, message: text}`,
+ * and a metric line `INFO METRIC: {...}` an INFO message of that text. A secret the logger learns
+ * is also redacted from every other message.
+ */
 export function createAirbyteLogger(output: AirbyteOutput, level: LogLevel): Logger {
-  const emit = (lineLevel: LogLevel, message: string, context?: LogContext): void => {
-    if (LEVEL_RANK[lineLevel] < LEVEL_RANK[level]) return;
-    // A log line never waits: its chunk goes out with the next flush, in order with the messages.
-    void output.write({ type: 'LOG', log: { level: AIRBYTE_LEVEL[lineLevel], message: withContext(message, context) } })?.catch(() => undefined);
-  };
-  return {
+  const logger = createLogger({
     level,
-    enabled: (l) => LEVEL_RANK[l] >= LEVEL_RANK[level],
-    debug: (m, c) => emit('debug', m, c),
-    info: (m, c) => emit('info', m, c),
-    warn: (m, c) => emit('warn', m, c),
-    error: (m, c) => emit('error', m, c),
-    critical: (m, c) => emit('critical', m, c),
-    metric: (metric) => emit('info', `METRIC: ${JSON.stringify(metric)}`),
-    addSecret: (secret) => output.addSecret(secret),
+    write: (line) => {
+      const text = line.endsWith('\n') ? line.slice(0, -1) : line;
+      const parsed = /^\S+ (DEBUG|INFO|WARN|ERROR|CRITICAL) (.*)$/s.exec(text);
+      const log = parsed === null ? { level: 'INFO' as const, message: text.replace(/^INFO /, '') } : { level: AIRBYTE_LEVEL[parsed[1] as string] ?? 'INFO', message: parsed[2] as string };
+      // A log line never waits: its chunk goes out with the next flush, in order with the messages.
+      void output.write({ type: 'LOG', log })?.catch(() => undefined);
+    },
+  });
+  return {
+    ...logger,
+    addSecret: (secret) => {
+      logger.addSecret(secret);
+      output.addSecret(secret);
+    },
   };
 }

@@ -146,6 +146,21 @@ describe('read, compared with the Singer face over the same range', () => {
     expectSameSync(airbyte, await singer(cfg));
   });
 
+  it('logs are LOG messages on stdout, at their level; another cursor_field is ignored with a warning', async () => {
+    const catalog = configuredCatalogOf(discovered, { sessions: 'incremental' }) as { streams: { cursor_field: string[] }[] };
+    (catalog.streams[0] as { cursor_field: string[] }).cursor_field = ['updated_at'];
+    const args = ['read', '--config', config('2026-01-02'), '--catalog', file('catalog.json', catalog)];
+    const run = await runSourceInProcess(args, { clock: fakeClock(NOW), env: { LOG_LEVEL: 'debug' } });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('');
+    const logs = run.messages.flatMap((m) => (m.log === undefined ? [] : [`${m.log.level} ${m.log.message}`]));
+    expect(logs).toContain('WARN sessions: cursor_field updated_at ignored; the source defines the cursor (created_at)');
+    expect(logs).toContain('INFO source-wemasy: reading sessions (incremental)');
+    expect(logs.some((line) => line.startsWith('DEBUG '))).toBe(true);
+    expect(run.stdout).not.toContain(TOKEN);
+    expect(logs.some((line) => line.startsWith('INFO METRIC: {"type":"counter","metric":"record_count"'))).toBe(true);
+  });
+
   it('only the configured streams; a field removed from json_schema is not delivered', async () => {
     const sessions = discovered.find((s) => s.name === 'sessions') as AirbyteStream;
     const { browser: _removed, ...properties } = sessions.json_schema.properties;
