@@ -27,6 +27,15 @@ export interface CliArgs {
   readonly debug: boolean;
 }
 
+/** The mode a parsed command line asks for: `--about` and `--discover` win over the rest. */
+function modeOf(parsed: { about?: boolean | undefined; discover?: boolean | undefined; estimate?: boolean | undefined; test?: string | undefined }): Mode {
+  if (parsed.about) return 'about';
+  if (parsed.discover) return 'discover';
+  if (parsed.estimate) return 'estimate';
+  if (parsed.test === undefined) return 'sync';
+  return parsed.test === 'schema' ? 'test-schema' : 'test';
+}
+
 /**
  * Parses the Singer/Meltano command line. `--about` and `--discover` win over a sync and accept
  * the `--config`, `--catalog` and `--state` that Meltano passes along with them. `--help` and
@@ -66,17 +75,7 @@ export async function parseCli(argv: readonly string[]): Promise<CliArgs> {
   if (rawLevel !== undefined && logLevel === undefined) {
     throw new TapError('usage', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   }
-  const mode: Mode = parsed.about
-    ? 'about'
-    : parsed.discover
-      ? 'discover'
-      : parsed.estimate
-        ? 'estimate'
-        : parsed.test === undefined
-        ? 'sync'
-        : parsed.test === 'schema'
-          ? 'test-schema'
-          : 'test';
+  const mode = modeOf(parsed);
   if (parsed.test !== undefined && !['', 'all', 'schema'].includes(parsed.test)) {
     throw new TapError('usage', '--test takes no value, or "schema"');
   }
