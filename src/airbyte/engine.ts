@@ -5,6 +5,7 @@
  * so that a change of the engine's API touches the Airbyte face here and nowhere else; the rest
  * of src/airbyte/ speaks only of the types below.
  */
+import type { DateTime } from 'luxon';
 import { createBatchSizer } from '../api/batch-size.js';
 import { connect } from '../commands.js';
 import { loadRawConfig } from '../config/load.js';
@@ -116,15 +117,27 @@ export function withoutBookmarks(state: TapState, streams: readonly string[]): T
   return { ...state, bookmarks };
 }
 
+/** The instant (ms) a sync starting at `startedAt` ends: a stream whose bookmark reaches it is done. */
+export function syncEndMs(settings: Settings, startedAt: DateTime): number {
+  return runEnd(settings, startedAt).toMillis();
+}
+
 /** Runs the sync engine over `selection` from `state`, writing into `port`; returns the final state. */
-export async function sync(selection: Selection, state: TapState, settings: Settings, port: EnginePort, io: TapIo, log: Logger): Promise<TapState> {
+export async function sync(
+  selection: Selection,
+  state: TapState,
+  run: { readonly settings: Settings; readonly startedAt: DateTime; readonly port: EnginePort },
+  io: TapIo,
+  log: Logger,
+): Promise<TapState> {
+  const { settings } = run;
   const { http, api, limiter } = connect(settings, io, log);
   return runSync(selection.selections, state, {
     settings,
     api,
-    writer: port,
+    writer: run.port,
     log,
-    startedAt: io.clock.now(),
+    startedAt: run.startedAt,
     requestCount: () => http.requestCount,
     rateLimitRemaining: () => limiter.remaining,
     signal: io.signal,
