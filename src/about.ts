@@ -99,6 +99,8 @@ function renderMarkdown(info: AboutInfo): string {
     '',
     'Built with TypeScript on Node.js.',
     '',
+    'The same package is also an Airbyte source, over the same streams and bookmarks: `source-wemasy spec | check | discover | read` (README, "With Airbyte").',
+    '',
     '## Capabilities',
     '',
     ...info.capabilities.map((capability) => `* \`${capability}\``),
