@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { DateTime } from 'luxon';
 import type { Clock } from '../../src/clock.js';
 import { runTap } from '../../src/tap.js';
-import { parseMessages, type SingerMessage } from './run-tap.js';
+import { tapRun, type TapRun } from './run-tap.js';
 
 /**
  * Runs the tap in-process through its entry function (src/tap.ts), with an injected clock and
@@ -55,19 +55,27 @@ export function collectingStdout(options: { delayMs?: number; highWaterMark?: nu
   return Object.assign(stream, { text: () => chunks.join('') });
 }
 
-export interface InProcessRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-  readonly messages: SingerMessage[];
-  records(stream: string): Record<string, unknown>[];
-  lastState(): NonNullable<SingerMessage['value']> | undefined;
+/**
+ * The virtual instant an in-process run starts at unless the test gives a clock: a fixed "now",
+ * after every range the tests sync, so that nothing depends on the day the suite runs.
+ */
+export const DEFAULT_NOW = '2026-11-30T12:00:00Z';
+
+/** What a run printed and returned; the same shape as a child process's TapRun (signal always null). */
+export type InProcessRun = TapRun;
+
+export interface InProcessOptions {
+  /** Default: a fakeClock at DEFAULT_NOW. */
+  clock?: Clock;
+  stdout?: Writable & { text(): string };
+  /** The tap's whole environment (a child would inherit the test's; in-process it sees only this). */
+  env?: NodeJS.ProcessEnv;
+  /** Aborts the run as main.ts does on SIGTERM/SIGINT. */
+  signal?: AbortSignal;
 }
 
-export async function runInProcess(
-  args: readonly string[],
-  options: { clock: Clock; stdout?: Writable & { text(): string }; env?: NodeJS.ProcessEnv },
-): Promise<InProcessRun> {
+/** Runs `tap-wemasy ...args` through runTap (src/tap.ts) in this process and collects what it printed. */
+export async function runInProcess(args: readonly string[], options: InProcessOptions = {}): Promise<InProcessRun> {
   const stdout = options.stdout ?? collectingStdout();
   let stderr = '';
   const code = await runTap(args, {
@@ -76,17 +84,8 @@ export async function runInProcess(
       stderr += line;
     },
     env: options.env ?? {},
-    clock: options.clock,
+    clock: options.clock ?? fakeClock(DEFAULT_NOW),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
-  const text = stdout.text();
-  const messages = parseMessages(text);
-  const states = messages.filter((m) => m.type === 'STATE').map((m) => m.value as NonNullable<SingerMessage['value']>);
-  return {
-    code,
-    stdout: text,
-    stderr,
-    messages,
-    records: (stream) => messages.filter((m) => m.type === 'RECORD' && m.stream === stream).map((m) => m.record as Record<string, unknown>),
-    lastState: () => states.at(-1),
-  };
+  return tapRun(code, null, stdout.text(), stderr);
 }
