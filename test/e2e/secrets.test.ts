@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fault } from '../fake-api/faults.js';
 import { startFakeApi, type FakeApi } from '../fake-api/server.js';
 import { STACK_TRACE } from '../helpers/checks.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { criticalLines, runTap, tempDir, writeJson, type TapRun } from '../helpers/run-tap.js';
 
 /**
@@ -39,6 +40,11 @@ interface Scenario {
   /** Arguments after --config. */
   args?: string[] | ((dir: string) => string[]);
   code: number;
+  /**
+   * Also run as a child process: what Node itself prints (an uncaught error, a warning) reaches
+   * only a real stderr. The other scenarios run in-process, where the tap's own output is all.
+   */
+  process?: true;
 }
 
 const NO_TOKEN_ENV = { TAP_WEMASY_API_TOKEN: undefined, MELTANO_EXTRACT_API_TOKEN: undefined };
@@ -78,7 +84,7 @@ const catalog = (name: string, text: string) => (d: string) => ['--catalog', wri
 
 const scenarios: Scenario[] = [
   // syncs
-  ...(['file', 'env', 'both'] as const).map((via): Scenario => ({ name: 'a sync', via, code: 0 })),
+  ...(['file', 'env', 'both'] as const).map((via): Scenario => ({ name: 'a sync', via, code: 0, ...(via === 'both' ? { process: true as const } : {}) })),
   { name: 'a sync at --log-level debug', via: 'both', args: ['--log-level', 'debug'], code: 0 },
   { name: 'a sync with --debug', via: 'file', args: ['--debug'], code: 0 },
   // the server refuses, and echoes the header back
@@ -104,6 +110,7 @@ const scenarios: Scenario[] = [
     faults: [echo('500', { times: Infinity, echoPadding: 145 })],
     args: ['--debug'],
     code: 1,
+    process: true,
   },
   { name: '502 HTML page echoing the header, retried', via: 'file', faults: [echo('502-html', { endpoint: 'conversions', times: 2 })], code: 0 },
   { name: '502 HTML page echoing the header until the tap gives up', via: 'env', faults: [echo('502-html', { times: Infinity })], code: 1 },
@@ -133,7 +140,7 @@ const scenarios: Scenario[] = [
   { name: 'a token with a space in it', via: 'file', config: { raw: JSON.stringify({ api_token: `${TOKEN} x`, start_date: '2026-01-01' }) }, code: 2 },
   { name: 'a config file that is not JSON, around the token', via: 'file', config: { raw: `{"api_token": "${TOKEN}", oops}` }, code: 2 },
   { name: 'a config file that is not JSON, the token unquoted', via: 'file', config: { raw: `{"api_token": ${TOKEN}}` }, code: 2 },
-  { name: 'a config file that is not JSON, with --debug', via: 'file', config: { raw: `{"api_token": ${TOKEN}}` }, args: ['--debug'], code: 2 },
+  { name: 'a config file that is not JSON, with --debug', via: 'file', config: { raw: `{"api_token": ${TOKEN}}` }, args: ['--debug'], code: 2, process: true },
   { name: 'a state file that is not JSON, holding the token', via: 'file', args: state('state', `{"bookmarks": ${TOKEN}}`), code: 2 },
   { name: 'a state file that is not JSON, holding the token', via: 'env', args: state('state', `{"bookmarks": {"visits": ${TOKEN}}}`), code: 2 },
   { name: 'a catalog that is not JSON, the token alone', via: 'both', args: catalog('catalog', `${TOKEN}`), code: 2 },
@@ -156,17 +163,23 @@ async function pool<T>(tasks: (() => Promise<T>)[], parallel: number): Promise<T
   return results;
 }
 
+/** Each scenario in-process, and those marked `process` once more as a child process. */
+const runs: { scenario: Scenario; where: 'in-process' | 'child process' }[] = [
+  ...scenarios.map((scenario) => ({ scenario, where: 'in-process' as const })),
+  ...scenarios.filter((scenario) => scenario.process).map((scenario) => ({ scenario, where: 'child process' as const })),
+];
+
 describe('the API token never appears in any output', () => {
   it(`in ${scenarios.length} scenarios, not one byte of stdout or stderr holds the token or a piece of it`, async () => {
     const outcomes = await pool(
-      scenarios.map((scenario) => async () => {
+      runs.map(({ scenario, where }) => async () => {
         const api = await startFakeApi({ token: TOKEN, dataset: { zone: 'UTC' }, rateLimit: { limit: 1_000_000, windowMs: 60_000 } });
         try {
           for (const fault of scenario.faults ?? []) api.inject(fault);
           const { args, env } = invocation(api, scenario);
-          const run: TapRun = await runTap(args, { env, timeoutMs: 30_000 });
+          const run: TapRun = where === 'in-process' ? await runInProcess(args, { env }) : await runTap(args, { env, timeoutMs: 30_000 });
           const echoed = api.requests.filter((r) => r.fault !== undefined).length;
-          return { scenario, run, echoed };
+          return { scenario, where, run, echoed };
         } finally {
           await api.close();
         }
@@ -174,8 +187,8 @@ describe('the API token never appears in any output', () => {
       3,
     );
     const problems: string[] = [];
-    for (const { scenario, run, echoed } of outcomes) {
-      const label = `${scenario.name} (token via ${scenario.via})`;
+    for (const { scenario, where, run, echoed } of outcomes) {
+      const label = `${scenario.name} (token via ${scenario.via}, ${where})`;
       if (run.code !== scenario.code) problems.push(`${label}: exit ${run.code}, expected ${scenario.code}: ${run.stderr.slice(-600)}`);
       if ((scenario.faults ?? []).length > 0 && echoed === 0) problems.push(`${label}: the fault never struck`);
       for (const [name, output] of [
@@ -190,7 +203,7 @@ describe('the API token never appears in any output', () => {
         }
       }
     }
-    console.log(`secrets: ${outcomes.length} scenarios, ${outcomes.reduce((n, o) => n + o.run.stdout.length + o.run.stderr.length, 0)} bytes scanned`);
+    console.log(`secrets: ${scenarios.length} scenarios in ${outcomes.length} runs, ${outcomes.reduce((n, o) => n + o.run.stdout.length + o.run.stderr.length, 0)} bytes scanned`);
     expect(problems).toEqual([]);
   }, 240_000);
 });
@@ -219,7 +232,7 @@ describe('base_url', () => {
   it.each(hosts)('http:// to %s (not loopback) is refused with exit 2, says why, and sends nothing', async (host) => {
     const config = writeJson(dir, `http-${Math.random()}.json`, { api_token: TOKEN, start_date: '2026-01-01', end_date: '2026-01-02', base_url: `http://${host}:${port}/api` });
     for (const args of [['--config', config], ['--config', config, '--test']]) {
-      const run = await runTap(args, { env: NO_TOKEN_ENV });
+      const run = await runInProcess(args, { env: NO_TOKEN_ENV });
       expect(run.code, run.stderr).toBe(2);
       const critical = criticalLines(run.stderr);
       expect(critical).toHaveLength(1);
@@ -237,7 +250,7 @@ describe('base_url', () => {
       const url = new URL(api.url);
       for (const host of ['127.0.0.1', 'localhost']) {
         const config = writeJson(dir, `loop-${Math.random()}.json`, { api_token: TOKEN, start_date: '2026-01-01', base_url: `http://${host}:${url.port}/api` });
-        const run = await runTap(['--config', config, '--test'], { env: NO_TOKEN_ENV });
+        const run = await runInProcess(['--config', config, '--test'], { env: NO_TOKEN_ENV });
         expect(run.code, run.stderr).toBe(0);
       }
     } finally {
