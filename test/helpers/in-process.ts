@@ -121,15 +121,21 @@ export function fakeClock(startIso: string, options: { autoAdvance?: boolean } =
   return clock;
 }
 
-/** A stdout that collects what it is given; with `delayMs`, it accepts each chunk only after that long (a slow reader). */
-export function collectingStdout(options: { delayMs?: number; highWaterMark?: number } = {}): Writable & { text(): string } {
+/**
+ * A stdout that collects what it is given. A slow reader: with `slow`, it accepts each chunk only
+ * on a later turn of the event loop (setImmediate: other I/O runs first, no wall-clock wait), so
+ * that with a small `highWaterMark` the tap meets back-pressure at every write; with `delayMs`,
+ * only after that long in real time.
+ */
+export function collectingStdout(options: { slow?: boolean; delayMs?: number; highWaterMark?: number } = {}): Writable & { text(): string } {
   const chunks: string[] = [];
   const stream = new Writable({
     highWaterMark: options.highWaterMark ?? 16 * 1024,
     write(chunk: Buffer | string, _encoding, callback) {
       chunks.push(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
-      if (options.delayMs === undefined) callback();
-      else setTimeout(callback, options.delayMs);
+      if (options.delayMs !== undefined) setTimeout(callback, options.delayMs);
+      else if (options.slow === true) setImmediate(callback);
+      else callback();
     },
   });
   return Object.assign(stream, { text: () => chunks.join('') });
