@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { byId, expectedRecords } from '../helpers/expected.js';
-import { useTapFixture } from '../helpers/fixture.js';
+import { useCountingListener, useTapFixture } from '../helpers/fixture.js';
 import { runInProcess } from '../helpers/in-process.js';
 import type { SingerMessage, TapRun } from '../helpers/run-tap.js';
 
@@ -98,24 +97,14 @@ describe('the argument lists Meltano builds', () => {
   });
 
   describe('discovery needs no network', () => {
-    let listener: Server;
-    let connections = 0;
-    beforeAll(async () => {
-      listener = createServer((socket) => {
-        connections += 1;
-        socket.destroy();
-      });
-      await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-    });
-    afterAll(() => new Promise<void>((resolve) => listener.close(() => resolve())));
+    const listener = useCountingListener('127.0.0.1');
 
     it('base_url at a port that drops every connection: the catalog, and not one connection made', async () => {
-      const { port } = listener.address() as { port: number };
-      const run = await runInProcess(['--config', configFile({ base_url: `http://127.0.0.1:${port}/api` }), '--discover']);
+      const run = await runInProcess(['--config', configFile({ base_url: `http://127.0.0.1:${listener.port}/api` }), '--discover']);
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toBe(catalogJson);
       expect(run.stderr).not.toMatch(/METRIC|WARN/);
-      expect(connections).toBe(0);
+      expect(listener.connections).toBe(0);
     });
   });
 });

@@ -1,9 +1,9 @@
-import { createServer, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Fault } from '../fake-api/faults.js';
 import { startFakeApi, type FakeApi } from '../fake-api/server.js';
 import { STACK_TRACE } from '../helpers/checks.js';
+import { useCountingListener } from '../helpers/fixture.js';
 import { runInProcess } from '../helpers/in-process.js';
 import { criticalLines, runTap, tempDir, writeJson, type TapRun } from '../helpers/run-tap.js';
 
@@ -209,18 +209,7 @@ describe('the API token never appears in any output', () => {
 });
 
 describe('base_url', () => {
-  let listener: Server;
-  let port = 0;
-  let connections = 0;
-  beforeAll(async () => {
-    listener = createServer((socket) => {
-      connections += 1;
-      socket.destroy();
-    });
-    await new Promise<void>((resolve) => listener.listen(0, '0.0.0.0', resolve));
-    port = (listener.address() as { port: number }).port;
-  });
-  afterAll(() => new Promise<void>((resolve) => listener.close(() => resolve())));
+  const listener = useCountingListener('0.0.0.0');
 
   /** This machine's own non-loopback IPv4 address, if it has one: reachable, and not loopback. */
   const ownAddress = Object.values(networkInterfaces())
@@ -230,7 +219,7 @@ describe('base_url', () => {
   const hosts = [...(ownAddress === undefined ? [] : [ownAddress]), 'api.wemasy.nl', 'localhost.example.com'];
 
   it.each(hosts)('http:// to %s (not loopback) is refused with exit 2, says why, and sends nothing', async (host) => {
-    const config = writeJson(dir, `http-${Math.random()}.json`, { api_token: TOKEN, start_date: '2026-01-01', end_date: '2026-01-02', base_url: `http://${host}:${port}/api` });
+    const config = writeJson(dir, `http-${Math.random()}.json`, { api_token: TOKEN, start_date: '2026-01-01', end_date: '2026-01-02', base_url: `http://${host}:${listener.port}/api` });
     for (const args of [['--config', config], ['--config', config, '--test']]) {
       const run = await runInProcess(args, { env: NO_TOKEN_ENV });
       expect(run.code, run.stderr).toBe(2);
@@ -241,7 +230,7 @@ describe('base_url', () => {
       expect(run.stdout).toBe('');
       expect(run.stderr + run.stdout).not.toContain(TOKEN);
     }
-    expect(connections).toBe(0);
+    expect(listener.connections).toBe(0);
   });
 
   it('http:// to a loopback host is allowed', async () => {

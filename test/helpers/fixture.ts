@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { startFakeApi, type FakeApi, type FakeApiOptions } from '../fake-api/server.js';
 import { tempDir, writeJson } from './run-tap.js';
@@ -62,4 +63,30 @@ export function useTapFixture(options: FixtureOptions = {}): TapFixture {
     file: (name, value) => writeJson(fixture.dir, `${++files}-${name}`, value),
   };
   return fixture;
+}
+
+export interface CountingListener {
+  /** Its port (from beforeAll on). */
+  readonly port: number;
+  /** Connections it has accepted (and dropped at once). */
+  readonly connections: number;
+}
+
+/** A TCP listener for the file that drops every connection and counts them: proof that nothing connected. */
+export function useCountingListener(host: string): CountingListener {
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections += 1;
+    socket.destroy();
+  });
+  beforeAll(() => new Promise<void>((resolve) => server.listen(0, host, resolve)));
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return {
+    get port() {
+      return (server.address() as { port: number }).port;
+    },
+    get connections() {
+      return connections;
+    },
+  };
 }
