@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { DateTime } from 'luxon';
 import type { Clock } from '../../src/clock.js';
+import type { WemasyStream } from '../../src/streams/stream.js';
 import { runTap } from '../../src/tap.js';
 import { tapRun, type TapRun } from './run-tap.js';
 
@@ -158,6 +159,8 @@ export interface InProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** Aborts the run as main.ts does on SIGTERM/SIGINT. */
   signal?: AbortSignal;
+  /** The streams to sync instead of the tap's own list (runTap's optional argument). */
+  streams?: readonly WemasyStream[];
 }
 
 /** Runs `tap-wemasy ...args` through runTap (src/tap.ts) in this process and collects what it printed. */
@@ -172,6 +175,6 @@ export async function runInProcess(args: readonly string[], options: InProcessOp
     env: options.env ?? {},
     clock: options.clock ?? fakeClock(DEFAULT_NOW),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
-  });
+  }, options.streams);
   return tapRun(code, null, stdout.text(), stderr);
 }
