@@ -15,6 +15,8 @@ interface FillCase {
   readonly capMs: number;
 }
 
+// Longer than 60 lines on purpose: one measurement read top to bottom, from the server it starts
+// to the table it prints, so that each figure sits beside how it is computed.
 export async function rateLimitFill(): Promise<void> {
   const days = bench.quick ? 40 : 120;
   const rpm = 600;

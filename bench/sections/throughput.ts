@@ -1,7 +1,7 @@
 /** Section 1: one get-visits window of N visits, the tap against a ceiling (fetch + JSON.parse + RECORD lines). */
 import { join } from 'node:path';
 import { createDataset } from '../../test/fake-api/dataset.js';
-import { API_PATHS, startFakeApi } from '../../test/fake-api/server.js';
+import { API_PATHS, startFakeApi, type FakeApi } from '../../test/fake-api/server.js';
 import { CEILING_BIN, TOKEN, catalogSelecting, tally, writeJson, type RequestTally } from '../lib/fixtures.js';
 import { median, recordCountFromStderr, runChild, type ChildRun } from '../lib/measure.js';
 import { formatNumber, mb, ratio, seconds, table, verdict, type Cell } from '../lib/table.js';
@@ -27,86 +27,105 @@ export async function throughput(): Promise<void> {
   const peakByN = new Map<number, number | undefined>();
   try {
     for (const n of sizes) {
-      const ids = sessionsHolding(dataset, n);
-      const config = writeJson(bench.tmp, `throughput-${n}.json`, {
-        api_token: TOKEN,
-        base_url: api.url,
-        start_date: '2020-01-01',
-        end_date: '2020-01-03',
-        timezone: 'UTC',
-        window_size: 'P2D',
-        adaptive_windows: false,
-        session_ids: ids,
-        session_batch_size: 10_000,
-        requests_per_minute: 1_000_000_000,
-        request_timeout: 600,
-        max_retries: 0,
-      });
-      const ceilingSpec = join(bench.tmp, `ceiling-${n}.json`);
-      const timeoutMs = 60_000 + n * 0.5;
-      const reps = bench.quick ? 1 : n >= 500_000 ? 2 : 3;
-      const tapRuns: ChildRun[] = [];
-      const ceilingRuns: ChildRun[] = [];
-      let tapRequests: RequestTally | undefined;
-      let tapCount: number | undefined;
-      let ceilingCount: number | undefined;
-      let bodyBytes = NaN;
-      for (let rep = 0; rep < reps; rep += 1) {
-        progress(`throughput: N=${formatNumber(n)} (${ids.length} sessions), run ${rep + 1}/${reps}: tap`);
-        api.reset();
-        const tap = await runChild(process.execPath, tapArgs(config, '--catalog', catalog), { stdout: 'null', timeoutMs, tmpDir: bench.tmp });
-        if (!checkRun(`throughput N=${n}: tap`, tap)) break;
-        tapRuns.push(tap);
-        tapRequests = tally(api.requests);
-        tapCount = recordCountFromStderr(tap.stderr, 'visits');
-        if (rep === 0) {
-          // The ceiling replays the tap's own request: same URL, headers that matter, body.
-          const sent = api.requests.find((r) => r.endpoint === 'visits' && r.status === 200);
-          const body = sent?.rawBody ?? JSON.stringify({ key: 'list', start_date: '2020-01-01 00:00:00', end_date: '2020-01-02 23:59:59', session_ids: ids });
-          writeJson(bench.tmp, `ceiling-${n}.json`, {
-            url: api.url + API_PATHS.visits,
-            headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', accept: 'application/json' },
-            body,
-            stream: 'visits',
-          });
-        }
-        progress(`throughput: N=${formatNumber(n)}, run ${rep + 1}/${reps}: ceiling`);
-        const ceiling = await runChild(process.execPath, [CEILING_BIN, ceilingSpec], { stdout: 'null', timeoutMs, tmpDir: bench.tmp });
-        if (!checkRun(`throughput N=${n}: ceiling`, ceiling)) break;
-        ceilingRuns.push(ceiling);
-        const said = /ceiling: (\d+) records, (\d+) bytes/.exec(ceiling.stderr);
-        ceilingCount = Number(said?.[1] ?? NaN);
-        bodyBytes = Number(said?.[2] ?? NaN);
-      }
-      if (tapCount !== undefined && tapCount !== n) crashes.push(`throughput N=${n}: the tap emitted ${tapCount} records`);
-      if (ceilingCount !== undefined && ceilingCount !== n) crashes.push(`throughput N=${n}: the ceiling wrote ${ceilingCount} records`);
-      const tapRate = n / (median(tapRuns.map((r) => r.wallMs)) / 1000);
-      const ceilingRate = n / (median(ceilingRuns.map((r) => r.wallMs)) / 1000);
-      const tapPeak = maxOf(tapRuns.map((r) => r.peakRssKb));
-      const ceilingPeak = maxOf(ceilingRuns.map((r) => r.peakRssKb));
+      const { row, tapPeak } = await measureSize({ api, dataset, catalog }, n);
+      rows.push(row);
       peakByN.set(n, tapPeak);
-      const share = tapRate / ceilingRate;
-      const rateOk = tapRuns.length > 0 && ceilingRuns.length > 0 ? share >= 0.8 : undefined;
-      goal('1 throughput', `N=${formatNumber(n)}: tap ≥ 0.8 × ceiling records/s`, `${share.toFixed(2)}×`, rateOk);
-      rows.push([
-        formatNumber(n),
-        (bodyBytes / 2 ** 20).toFixed(1),
-        tapRequests === undefined ? 'n/a' : `${tapRequests.total}`,
-        `${tapRuns.length}+${ceilingRuns.length}`,
-        seconds(median(tapRuns.map((r) => r.wallMs))),
-        Math.round(tapRate),
-        mb(tapPeak),
-        seconds(median(ceilingRuns.map((r) => r.wallMs))),
-        Math.round(ceilingRate),
-        mb(ceilingPeak),
-        ratio(share),
-        verdict(rateOk),
-      ]);
     }
   } finally {
     await api.close();
   }
 
+  printThroughput(rows, sizes, peakByN);
+}
+
+interface Setup {
+  readonly api: FakeApi;
+  readonly dataset: ReturnType<typeof createDataset>;
+  readonly catalog: string;
+}
+
+/** The runs at one N, tap and ceiling alternating: the table row and the tap's peak RSS. */
+async function measureSize({ api, dataset, catalog }: Setup, n: number): Promise<{ row: Cell[]; tapPeak: number | undefined }> {
+  const ids = sessionsHolding(dataset, n);
+  const config = writeJson(bench.tmp, `throughput-${n}.json`, {
+    api_token: TOKEN,
+    base_url: api.url,
+    start_date: '2020-01-01',
+    end_date: '2020-01-03',
+    timezone: 'UTC',
+    window_size: 'P2D',
+    adaptive_windows: false,
+    session_ids: ids,
+    session_batch_size: 10_000,
+    requests_per_minute: 1_000_000_000,
+    request_timeout: 600,
+    max_retries: 0,
+  });
+  const ceilingSpec = join(bench.tmp, `ceiling-${n}.json`);
+  const timeoutMs = 60_000 + n * 0.5;
+  const reps = bench.quick ? 1 : n >= 500_000 ? 2 : 3;
+  const tapRuns: ChildRun[] = [];
+  const ceilingRuns: ChildRun[] = [];
+  let tapRequests: RequestTally | undefined;
+  let tapCount: number | undefined;
+  let ceilingCount: number | undefined;
+  let bodyBytes = NaN;
+  for (let rep = 0; rep < reps; rep += 1) {
+    progress(`throughput: N=${formatNumber(n)} (${ids.length} sessions), run ${rep + 1}/${reps}: tap`);
+    api.reset();
+    const tap = await runChild(process.execPath, tapArgs(config, '--catalog', catalog), { stdout: 'null', timeoutMs, tmpDir: bench.tmp });
+    if (!checkRun(`throughput N=${n}: tap`, tap)) break;
+    tapRuns.push(tap);
+    tapRequests = tally(api.requests);
+    tapCount = recordCountFromStderr(tap.stderr, 'visits');
+    if (rep === 0) writeCeilingSpec(api, n, ids);
+    progress(`throughput: N=${formatNumber(n)}, run ${rep + 1}/${reps}: ceiling`);
+    const ceiling = await runChild(process.execPath, [CEILING_BIN, ceilingSpec], { stdout: 'null', timeoutMs, tmpDir: bench.tmp });
+    if (!checkRun(`throughput N=${n}: ceiling`, ceiling)) break;
+    ceilingRuns.push(ceiling);
+    const said = /ceiling: (\d+) records, (\d+) bytes/.exec(ceiling.stderr);
+    ceilingCount = Number(said?.[1] ?? NaN);
+    bodyBytes = Number(said?.[2] ?? NaN);
+  }
+  if (tapCount !== undefined && tapCount !== n) crashes.push(`throughput N=${n}: the tap emitted ${tapCount} records`);
+  if (ceilingCount !== undefined && ceilingCount !== n) crashes.push(`throughput N=${n}: the ceiling wrote ${ceilingCount} records`);
+  const tapRate = n / (median(tapRuns.map((r) => r.wallMs)) / 1000);
+  const ceilingRate = n / (median(ceilingRuns.map((r) => r.wallMs)) / 1000);
+  const tapPeak = maxOf(tapRuns.map((r) => r.peakRssKb));
+  const ceilingPeak = maxOf(ceilingRuns.map((r) => r.peakRssKb));
+  const share = tapRate / ceilingRate;
+  const rateOk = tapRuns.length > 0 && ceilingRuns.length > 0 ? share >= 0.8 : undefined;
+  goal('1 throughput', `N=${formatNumber(n)}: tap ≥ 0.8 × ceiling records/s`, `${share.toFixed(2)}×`, rateOk);
+  const row: Cell[] = [
+    formatNumber(n),
+    (bodyBytes / 2 ** 20).toFixed(1),
+    tapRequests === undefined ? 'n/a' : `${tapRequests.total}`,
+    `${tapRuns.length}+${ceilingRuns.length}`,
+    seconds(median(tapRuns.map((r) => r.wallMs))),
+    Math.round(tapRate),
+    mb(tapPeak),
+    seconds(median(ceilingRuns.map((r) => r.wallMs))),
+    Math.round(ceilingRate),
+    mb(ceilingPeak),
+    ratio(share),
+    verdict(rateOk),
+  ];
+  return { row, tapPeak };
+}
+
+/** The ceiling replays the tap's own request: same URL, headers that matter, body. */
+function writeCeilingSpec(api: FakeApi, n: number, ids: readonly number[]): void {
+  const sent = api.requests.find((r) => r.endpoint === 'visits' && r.status === 200);
+  const body = sent?.rawBody ?? JSON.stringify({ key: 'list', start_date: '2020-01-01 00:00:00', end_date: '2020-01-02 23:59:59', session_ids: ids });
+  writeJson(bench.tmp, `ceiling-${n}.json`, {
+    url: api.url + API_PATHS.visits,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', accept: 'application/json' },
+    body,
+    stream: 'visits',
+  });
+}
+
+function printThroughput(rows: Cell[][], sizes: readonly number[], peakByN: Map<number, number | undefined>): void {
   print();
   print('## 1. Throughput: one window of N visits, visits stream only, stdout to /dev/null');
   print();

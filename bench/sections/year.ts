@@ -6,6 +6,8 @@ import { recordCountFromStderr, runChild } from '../lib/measure.js';
 import { formatNumber, mb, ratio, seconds, table, type Cell } from '../lib/table.js';
 import { bench, checkRun, goal, print, progress, tapArgs } from '../lib/context.js';
 
+// Longer than 60 lines on purpose: one measurement read top to bottom, from the server it starts
+// to the table it prints, so that each figure sits beside how it is computed.
 export async function simulatedYear(): Promise<void> {
   // 60 requests a minute on a clock 6 times faster: 60 per 10-second window, the tap told so.
   // (At 15 times the gap between requests, 67 ms, is shorter than a list-sessions page takes the
