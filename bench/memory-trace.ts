@@ -35,6 +35,8 @@ interface Sample {
   arrayBuffers: number;
 }
 
+/** The first snapshot's sizes by constructor, to show what changed by the later ones. */
+const firstSnapshot = new Map<string, number>();
 const tmp = mkdtempSync(join(tmpdir(), 'tap-wemasy-trace-'));
 const windowMs = 60_000 / scale;
 const dataset = createDataset({ zone: 'UTC', epoch: '2021-01-01T00:00:00Z', until: '2022-01-01T00:00:00Z', sessionIntervalSeconds: 120, visitsPerSession: 1, conversionEvery: 10 });
@@ -85,7 +87,6 @@ function printTrace(samples: readonly Sample[], days: number, wall: number, code
   console.log(table(['s', 'rss MB', 'heapTotal MB', 'heapUsed MB', 'external MB', 'arrayBuffers MB'], rows));
 }
 
-const firstSnapshot = new Map<string, number>();
 
 /** Self size by constructor name (V8 heap snapshot format: nodes are flat arrays of node_fields). */
 function printSnapshot(path: string, at: string): void {
