@@ -15,27 +15,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { DateTime } from 'luxon';
-import type { Clock } from '../src/clock.js';
 import { runTap } from '../src/tap.js';
 import { startFakeApi } from '../test/fake-api/server.js';
+import { fakeClock } from '../test/helpers/in-process.js';
 
-let nowMs = 0;
-const clock: Clock = {
-  nowMs: () => nowMs,
-  now: () => DateTime.fromMillis(nowMs, { zone: 'utc' }),
-  sleep: (ms) =>
-    new Promise((resolve) =>
-      setImmediate(() => {
-        nowMs += Math.max(0, ms);
-        resolve();
-      }),
-    ),
-};
+const clock = fakeClock('1970-01-01T00:00:00Z');
 const api = await startFakeApi({
   dataset: { zone: 'Europe/Amsterdam', sessionIntervalSeconds: 43 },
   rateLimit: { limit: 1_000_000, windowMs: 60_000 },
-  now: () => nowMs,
+  now: () => clock.nowMs(),
 });
 const dir = mkdtempSync(join(tmpdir(), 'tap-wemasy-late-cost-'));
 const HOUR = 3_600_000;
@@ -47,7 +35,7 @@ async function schedule(name: string, runs: readonly number[], extra: object): P
   let state: unknown;
   let counted = 0;
   for (const [i, at] of runs.entries()) {
-    nowMs = at;
+    clock.set(new Date(at).toISOString());
     let out = '';
     const stdout = new Writable({
       write(chunk: Buffer, _encoding, callback) {

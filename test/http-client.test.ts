@@ -1,13 +1,14 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DateTime } from 'luxon';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { systemClock, type Clock } from '../src/clock.js';
 import type { HttpSettings } from '../src/config/settings-types.js';
 import { ApiError, type ErrorKind } from '../src/errors.js';
 import { createHttpClient, type HttpClient, type HttpClientOptions } from '../src/http/client.js';
 import { createRateLimiter, type RateLimiter } from '../src/http/rate-limiter.js';
 import { createLogger } from '../src/log.js';
+import { fakeClock, type FakeClock } from './helpers/in-process.js';
 
 const TOKEN = 'tok-SECRET-7f3a9c1e5b';
 const PATH = '/services/analytics/v1/sessions/get-visits';
@@ -188,6 +189,7 @@ function fastForwardClock(): { clock: Clock; waits: number[] } {
   return {
     waits,
     clock: {
+      ...systemClock,
       nowMs,
       now: () => DateTime.fromMillis(nowMs(), { zone: 'utc' }),
       sleep: async (ms, signal) => {
@@ -525,22 +527,82 @@ describe('the run signal', () => {
     const controller = new AbortController();
     const { client } = makeClient({ signal: controller.signal, http: { ...HTTP, timeoutMs: 5_000 } });
     const reason = new Error('SIGTERM received');
-    setTimeout(() => controller.abort(reason), 30);
-    await expect(client.postJson({ path: PATH, body: {} })).rejects.toBe(reason);
+    const pending = client.postJson({ path: PATH, body: {} });
+    await vi.waitFor(() => expect(server.seen).toHaveLength(1));
+    controller.abort(reason);
+    await expect(pending).rejects.toBe(reason);
     expect(server.seen).toHaveLength(1);
     expect(warnings()).toEqual([]);
   });
 
-  it('aborting during a retry wait rejects with the reason at once', async () => {
+  it('aborting during a retry wait rejects with the reason at once: no virtual time passes, no request follows', async () => {
     server.script(json(503, { error: true }));
+    const clock = fakeClock('2026-01-01T00:00:00Z', { autoAdvance: false });
     const controller = new AbortController();
-    const { client } = makeClient({ signal: controller.signal, http: { ...HTTP, retryBaseDelayMs: 10_000, retryMaxDelayMs: 10_000 } });
+    const { client } = makeClient({ clock, signal: controller.signal, http: { ...HTTP, retryBaseDelayMs: 10_000, retryMaxDelayMs: 10_000 } });
     const reason = new Error('SIGTERM received');
-    const started = Date.now();
     const pending = client.postJson({ path: PATH, body: {} });
-    setTimeout(() => controller.abort(reason), 50);
+    await waitForRetryWait(clock);
+    controller.abort(reason);
     await expect(pending).rejects.toBe(reason);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(clock.nowMs()).toBe(Date.parse('2026-01-01T00:00:00Z'));
+    expect(clock.pendingTimers).toBe(0);
     expect(server.seen).toHaveLength(1);
   });
 });
+
+describe('the signal of one request', () => {
+  it('aborting it while the request waits for a retry rejects with its reason at once: no virtual time passes, no request follows', async () => {
+    server.script(json(503, { error: true }));
+    const clock = fakeClock('2026-01-01T00:00:00Z', { autoAdvance: false });
+    const run = new AbortController();
+    const { client } = makeClient({ clock, signal: run.signal, http: { ...HTTP, retryBaseDelayMs: 10_000, retryMaxDelayMs: 10_000 } });
+    const window = new AbortController();
+    const reason = new Error('a sibling batch failed');
+    const pending = client.postJson({ path: PATH, body: {}, signal: window.signal });
+    await waitForRetryWait(clock);
+    window.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    expect(clock.nowMs()).toBe(Date.parse('2026-01-01T00:00:00Z'));
+    expect(clock.pendingTimers).toBe(0);
+    expect(server.seen).toHaveLength(1);
+    // The run goes on: the client still serves other requests.
+    expect(run.signal.aborted).toBe(false);
+    server.script(ok([1]));
+    const next = client.postJson({ path: PATH, body: {} });
+    // It waits for the rate limiter's spacing (1 ms at 60,000 a minute) on the manual clock.
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+    clock.advance(1_000);
+    expect(await next).toEqual({ error: false, data: [1] });
+    expect(server.seen).toHaveLength(2);
+  });
+
+  it('aborting it while the request is in flight rejects with its reason and does not retry', async () => {
+    server.script(late(150, ok()));
+    const window = new AbortController();
+    const { client } = makeClient();
+    const reason = new Error('a sibling batch failed');
+    const pending = client.postJson({ path: PATH, body: {}, signal: window.signal });
+    await vi.waitFor(() => expect(server.seen).toHaveLength(1));
+    window.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    expect(server.seen).toHaveLength(1);
+    expect(warnings()).toEqual([]);
+  });
+
+  it('an already aborted signal sends nothing', async () => {
+    server.script(ok());
+    const { client } = makeClient();
+    const reason = new Error('window stopped');
+    await expect(client.postJson({ path: PATH, body: {}, signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    expect(server.seen).toHaveLength(0);
+  });
+});
+
+/** Resolves once the client logged a retry and sleeps on the (manual) fake clock. */
+async function waitForRetryWait(clock: FakeClock): Promise<void> {
+  await vi.waitFor(() => {
+    expect(warnings()).toHaveLength(1);
+    expect(clock.pendingTimers).toBe(1);
+  });
+}

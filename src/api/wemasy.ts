@@ -16,10 +16,17 @@ import { JsonStreamError, parseItemsStream } from './json-items.js';
  */
 export type ItemSink = (items: JsonValue[], attempt: number) => Promise<void>;
 
-/** The Wemasy Analytics endpoints the tap reads, typed. Bodies are checked before use. */
+/**
+ * The Wemasy Analytics endpoints the tap reads, typed. Bodies are checked before use.
+ *
+ * Every method takes an optional `signal` that aborts its requests, their retries and the waits
+ * between them at once (with the signal's reason), on top of the run's signal that the HTTP
+ * client holds: the sync engine passes one per window, so a fatal error in one batch stops the
+ * sibling requests of that window instead of letting them run their retry ladders.
+ */
 export interface WemasyApi {
   /** Sessions created in `range` (inclusive, project zone), one page of items at a time. */
-  listSessions(range: ApiRange): AsyncGenerator<JsonValue[]>;
+  listSessions(range: ApiRange, signal?: AbortSignal): AsyncGenerator<JsonValue[]>;
   /**
    * Every visit of these sessions inside `range`, handed to `sink` batch by batch while the body
    * arrives (the endpoint has no pagination: one body can hold hundreds of thousands). When an
@@ -27,19 +34,19 @@ export interface WemasyApi {
    * items from the start again: the caller drops the ones it already has. Resolves to the number
    * of items of the attempt that succeeded.
    */
-  streamVisits(range: ApiRange, sessionIds: readonly SessionId[], sink: ItemSink): Promise<StreamedBody>;
+  streamVisits(range: ApiRange, sessionIds: readonly SessionId[], sink: ItemSink, signal?: AbortSignal): Promise<StreamedBody>;
   /** Every conversion of these sessions inside `range` (optionally of some types), as streamVisits. */
-  streamConversions(range: ApiRange, sessionIds: readonly SessionId[], sink: ItemSink): Promise<StreamedBody>;
+  streamConversions(range: ApiRange, sessionIds: readonly SessionId[], sink: ItemSink, signal?: AbortSignal): Promise<StreamedBody>;
   /** streamVisits collected into one list, for small bodies (sampling); a retry's repeats are dropped by id. */
-  getVisits(range: ApiRange, sessionIds: readonly SessionId[]): Promise<JsonValue[]>;
-  getConversions(range: ApiRange, sessionIds: readonly SessionId[]): Promise<JsonValue[]>;
+  getVisits(range: ApiRange, sessionIds: readonly SessionId[], signal?: AbortSignal): Promise<JsonValue[]>;
+  getConversions(range: ApiRange, sessionIds: readonly SessionId[], signal?: AbortSignal): Promise<JsonValue[]>;
   /** One cheap authenticated request (a one-item page of a one-second range). */
-  checkConnection(range: ApiRange): Promise<void>;
+  checkConnection(range: ApiRange, signal?: AbortSignal): Promise<void>;
   /**
    * One list-sessions page of `range` with `per_page` = `perPage`: the paginator's `total` and the
    * `per_page` it used (the estimate asks for one item to count, and for a large page to learn the cap).
    */
-  countSessions(range: ApiRange, perPage: number): Promise<{ readonly total: number | undefined; readonly perPage: number | undefined }>;
+  countSessions(range: ApiRange, perPage: number, signal?: AbortSignal): Promise<{ readonly total: number | undefined; readonly perPage: number | undefined }>;
   /** The `per_page` list-sessions' paginator last said it used; undefined before the first page. */
   readonly pageSize: number | undefined;
 }
@@ -74,8 +81,8 @@ export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
   /** The per_page the paginator last said it used, and the one a 422 forced (asked for from then on). */
   let pageSize: number | undefined;
   let askedPageSize: number | undefined;
-  const fetchPage = async (range: ApiRange, page: number, perPage: number) => {
-    const request = { path: SESSIONS_PATH, body: sessionsBody(range, perPage), query: { page: String(page) } };
+  const fetchPage = async (range: ApiRange, page: number, perPage: number, signal: AbortSignal | undefined) => {
+    const request = { path: SESSIONS_PATH, body: sessionsBody(range, perPage), query: { page: String(page) }, signal };
     return http.postJson(request, (body, endpoint) => {
       const result = sessionsPage(body, endpoint);
       if (result.currentPage !== page) {
@@ -90,11 +97,11 @@ export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
   };
 
   /** Page 1 with `per_page` lowered when the API refuses the size asked for (a 422 naming only `per_page`). */
-  const firstPage = async (range: ApiRange) => {
+  const firstPage = async (range: ApiRange, signal: AbortSignal | undefined) => {
     let perPage = askedPageSize ?? options.sessionsPageSize;
     for (;;) {
       try {
-        return { result: await fetchPage(range, 1, perPage), perPage };
+        return { result: await fetchPage(range, 1, perPage, signal), perPage };
       } catch (error) {
         const limit = pageSizeRefusal(error);
         if (limit === undefined || perPage <= 1) throw error;
@@ -114,34 +121,34 @@ export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
   };
 
   const api: WemasyApi = {
-    async *listSessions(range) {
+    async *listSessions(range, signal) {
       // Every page of one listing asks for the same per_page, so that offsets stay consistent;
       // the paginator's last_page and next_page_url say when it ends, whatever size it used.
-      const first = await firstPage(range);
+      const first = await firstPage(range, signal);
       let result = first.result;
       for (let page = 1; ; ) {
         yield result.items;
         if (!result.hasNext || page >= result.lastPage) return;
         page += 1;
-        result = await fetchPage(range, page, first.perPage);
+        result = await fetchPage(range, page, first.perPage, signal);
       }
     },
-    streamVisits(range, sessionIds, sink) {
+    streamVisits(range, sessionIds, sink, signal) {
       const body = { key: 'list', start_date: range.start_date, end_date: range.end_date, session_ids: [...sessionIds] };
-      return http.send({ path: VISITS_PATH, body }, readItems(sink));
+      return http.send({ path: VISITS_PATH, body, signal }, readItems(sink));
     },
-    streamConversions(range, sessionIds, sink) {
+    streamConversions(range, sessionIds, sink, signal) {
       const body: JsonObject = { key: 'list', start_date: range.start_date, end_date: range.end_date, session_ids: [...sessionIds] };
       if (options.conversionTypes !== undefined) body.conversion_types = [...options.conversionTypes];
-      return http.send({ path: CONVERSIONS_PATH, body }, readItems(sink));
+      return http.send({ path: CONVERSIONS_PATH, body, signal }, readItems(sink));
     },
-    getVisits: (range, sessionIds) => collect((sink) => api.streamVisits(range, sessionIds, sink)),
-    getConversions: (range, sessionIds) => collect((sink) => api.streamConversions(range, sessionIds, sink)),
-    async checkConnection(range) {
-      await fetchPage(range, 1, 1);
+    getVisits: (range, sessionIds, signal) => collect((sink) => api.streamVisits(range, sessionIds, sink, signal)),
+    getConversions: (range, sessionIds, signal) => collect((sink) => api.streamConversions(range, sessionIds, sink, signal)),
+    async checkConnection(range, signal) {
+      await fetchPage(range, 1, 1, signal);
     },
-    async countSessions(range, perPage) {
-      const result = await fetchPage(range, 1, perPage);
+    async countSessions(range, perPage, signal) {
+      const result = await fetchPage(range, 1, perPage, signal);
       return { total: result.total, perPage: result.perPage };
     },
     get pageSize() {

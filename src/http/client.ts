@@ -5,12 +5,21 @@ import type { Logger } from '../log.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { parseJsonExact } from '../api/exact-json.js';
 import { parseRetryAfterMs, retryDelayMs, type RetryPolicy } from './retry.js';
+import { silenceTimeout, type AttemptClock } from './silence-timeout.js';
+
+export type { AttemptClock } from './silence-timeout.js';
 
 /** One API call: a POST of `body` to `path` (below the base URL), with an optional query string. */
 export interface ApiRequest {
   readonly path: string;
   readonly body: JsonObject;
   readonly query?: Readonly<Record<string, string>>;
+  /**
+   * Aborts this request alone: its wait for the rate limiter, the attempt in flight and the waits
+   * between retries, at once, rejecting with the signal's reason (as the run's signal does for
+   * every request). A caller passes one per unit of work, e.g. a window, to stop its siblings.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** HTTP behaviour, in the units the code uses. */
@@ -51,90 +60,6 @@ export interface HttpClientOptions {
  */
 export type ResponseReader<T> = (response: Response, endpoint: string, clock: AttemptClock) => Promise<T>;
 
-export interface AttemptClock {
-  outside<U>(work: Promise<U>): Promise<U>;
-}
-
-/**
- * The limit of one attempt: `ms` of silence from the server. It runs from sending the request
- * until the response headers arrive, then restarts with every chunk of the body, so a big body
- * that keeps arriving (hundreds of MB at 1 MB/s) never times out, while one that stalls fails
- * `ms` after its last chunk. `outside` stops the count while its promise is pending (waits on the
- * reader of stdout, not the server) and restarts it in full afterwards.
- */
-function silenceTimeout(ms: number): {
-  signal: AbortSignal;
-  clock: AttemptClock;
-  /** True once the response headers came: a timeout after that is a stalled body. */
-  readonly inBody: boolean;
-  /** The response headers came: the limit restarts. */
-  headersReceived(): void;
-  /** `response` whose body restarts the limit with every chunk it delivers. */
-  watchBody(response: Response): Response;
-  clear(): void;
-} {
-  const controller = new AbortController();
-  const expire = (): void => controller.abort(new DOMException('request timed out', 'TimeoutError'));
-  let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(expire, ms);
-  let paused = 0;
-  let inBody = false;
-  // Pauses nest (`paused` counts them); only the last resume starts a new timer, so concurrent
-  // `outside` calls never overwrite each other's timer.
-  const pause = (): void => {
-    if (paused++ === 0) clearTimeout(timer);
-  };
-  const resume = (): void => {
-    if (--paused === 0 && !controller.signal.aborted) timer = setTimeout(expire, ms);
-  };
-  /** Restarts the count (Timeout.refresh: no new timer per chunk). */
-  const restart = (): void => {
-    if (paused === 0 && !controller.signal.aborted) timer?.refresh();
-  };
-  return {
-    signal: controller.signal,
-    get inBody() {
-      return inBody;
-    },
-    headersReceived() {
-      inBody = true;
-      restart();
-    },
-    watchBody(response) {
-      if (response.body === null) return response;
-      const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
-      // Pulled only when the reader of the response asks for more (highWaterMark 0): no chunk is
-      // read ahead while the reader waits outside.
-      const body = new ReadableStream<Uint8Array>(
-        {
-          async pull(stream) {
-            const { done, value } = await reader.read();
-            if (done) {
-              stream.close();
-              return;
-            }
-            restart();
-            stream.enqueue(value);
-          },
-          cancel: (reason) => reader.cancel(reason),
-        },
-        { highWaterMark: 0 },
-      );
-      return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
-    },
-    clear: () => clearTimeout(timer),
-    clock: {
-      async outside(work) {
-        pause();
-        try {
-          return await work;
-        } finally {
-          resume();
-        }
-      },
-    },
-  };
-}
-
 export interface HttpClient {
   /**
    * POSTs the request and hands the response to `read`. Every attempt waits for the rate limiter;
@@ -145,7 +70,8 @@ export interface HttpClient {
    *
    * Throws ApiError: 'auth' (401), 'permission' (403), 'request-rejected' (422 or another 4xx),
    * never retried; 'rate-limited' (429), 'server-fault' (5xx), 'timeout', 'network', or what
-   * `read` threw, once retries are used up. An abort of the run signal rejects with its reason.
+   * `read` threw, once retries are used up. An abort of the run signal or of `request.signal`
+   * rejects with its reason, at once, whether the request is queued, in flight or between retries.
    */
   send<T>(request: ApiRequest, read: ResponseReader<T>): Promise<T>;
   /**
@@ -180,19 +106,20 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     request: ApiRequest,
     url: string,
     read: ResponseReader<T>,
+    callSignal: AbortSignal | undefined,
   ): Promise<T> {
     const endpoint = request.path;
-    await limiter.acquire(runSignal);
+    await limiter.acquire(callSignal);
     requestCount += 1;
     const startedMs = clock.nowMs();
-    const timer = silenceTimeout(http.timeoutMs);
+    const timer = silenceTimeout(http.timeoutMs, clock);
     const timeout = timer.signal;
-    const signal = runSignal === undefined ? timeout : AbortSignal.any([runSignal, timeout]);
+    const signal = callSignal === undefined ? timeout : AbortSignal.any([callSignal, timeout]);
     let status = 0;
     let outcome: 'succeeded' | 'failed' = 'failed';
     /** Turns what fetch or a body read threw into the error the retry loop sees. */
     const failure = (error: unknown, whileReading: boolean): unknown => {
-      if (runSignal?.aborted) return runSignal.reason;
+      if (callSignal?.aborted) return callSignal.reason;
       if (timeout.aborted) {
         const seconds = http.timeoutMs / 1000;
         const message = timer.inBody
@@ -314,12 +241,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     const query = new URLSearchParams(request.query ?? {}).toString();
     const target = query === '' ? request.path : `${request.path}?${query}`;
     const url = `${baseUrl}${target}`;
+    const signal = anySignal(runSignal, request.signal);
     for (let retries = 0; ; retries += 1) {
       log.debug(`POST ${target}`, { attempt: retries + 1, body: JSON.stringify(request.body) });
       try {
-        return await attempt(request, url, read);
+        return await attempt(request, url, read, signal);
       } catch (error) {
-        if (runSignal?.aborted) throw error;
+        if (signal?.aborted) throw error;
         const delayMs = retryDelayMs(error, retries, policy, random);
         if (delayMs === undefined) throw retries > 0 ? gaveUp(error, retries) : error;
         const reason = error instanceof Error ? error.message : String(error);
@@ -327,7 +255,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           `retrying POST ${request.path} (attempt ${retries + 2} of ${policy.maxRetries + 1}) after ${reason}; ` +
             `waiting ${(delayMs / 1000).toFixed(delayMs < 1000 ? 3 : 1)} s`,
         );
-        await clock.sleep(delayMs, runSignal);
+        await clock.sleep(delayMs, signal);
       }
     }
   }
@@ -362,6 +290,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       return requestCount;
     },
   };
+}
+
+/** One signal that aborts when either does, with the reason of the first to abort. */
+function anySignal(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  return AbortSignal.any([a, b]);
 }
 
 /** A retryable error that used up its retries, with a message that says so. */

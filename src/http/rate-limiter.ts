@@ -27,7 +27,8 @@ export interface RateLimiterOptions {
    * otherwise). Default 60 s.
    */
   readonly windowMs?: number;
-  readonly clock: Clock;
+  /** Only its wall time and sleeps: the limiter paces against the server's windows. */
+  readonly clock: Pick<Clock, 'nowMs' | 'sleep'>;
   readonly log: Logger;
 }
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startFakeApi, type FakeApi } from '../fake-api/server.js';
 import { byId, expectedRecords } from '../helpers/expected.js';
 import { fakeClock, runInProcess } from '../helpers/in-process.js';
@@ -22,7 +22,7 @@ beforeAll(async () => {
 afterAll(() => api.close());
 beforeEach(() => api.reset());
 
-async function sync() {
+async function sync(clock = fakeClock('2026-02-01T00:00:00Z')) {
   const config = writeJson(dir, `config-${Math.random().toString(36).slice(2)}.json`, {
     api_token: 'test-token',
     base_url: api.url,
@@ -33,7 +33,7 @@ async function sync() {
     retry_base_delay: 0.01,
     retry_max_delay: 0.05,
   });
-  return runInProcess(['--config', config], { clock: fakeClock('2026-02-01T00:00:00Z') });
+  return runInProcess(['--config', config], { clock });
 }
 
 const visitsRequests = () => api.requests.filter((r) => r.endpoint === 'visits');
@@ -56,7 +56,21 @@ describe('a get-visits body on a slow link', () => {
   it('stalling half-way: fails within the timeout, is retried, and each record is written once', async () => {
     api.setBodyRate({ bytesPerChunk: 400, intervalMs: 200, endpoints: ['visits'] });
     api.inject({ kind: 'stall', endpoint: 'visits' });
-    const run = await sync();
+    const clock = fakeClock('2026-02-01T00:00:00Z');
+    const running = sync(clock);
+    // The timeout runs on the tap's (fake) clock, which does not move while the server stalls:
+    // while the stalled request is the only one, move it a fifth of request_timeout at a time
+    // until the tap gives up and asks again. (Small steps: a request sent meanwhile, such as
+    // the retry before the server has seen it, cannot time out in a single step.)
+    await vi.waitFor(
+      () => {
+        const visits = visitsRequests();
+        if (visits.length === 1 && visits[0]?.fault === 'stall') clock.advance(200);
+        expect(visits).toHaveLength(2);
+      },
+      { timeout: 15_000, interval: 50 },
+    );
+    const run = await running;
     expect(run.code, run.stderr).toBe(0);
     const visits = run.records('visits');
     expect(new Set(visits.map((v) => v.id)).size).toBe(visits.length);

@@ -9,33 +9,113 @@ import { parseMessages, type SingerMessage } from './run-tap.js';
  * stdout: for tests where a child process adds nothing.
  */
 
-/** A clock that stands still unless moved; sleeping moves it forward at once (after a macrotask). */
+/**
+ * A virtual clock for in-process runs: wall time, monotonic time, sleeps and timers all follow
+ * one virtual instant, which moves only
+ * - when a test calls `set(iso)` (to that instant; backwards too) or `advance(ms)` (forwards), or
+ * - in auto mode (the default), when something sleeps: one macrotask after `sleep(ms)` is called
+ *   (setImmediate, so pending I/O callbacks run first), the instant moves to that sleep's deadline
+ *   if it is not there yet. Concurrent sleeps therefore overlap (two sleeps of 10 ms started
+ *   together end at +10 ms, not +20 ms), as in real time. In manual mode (`autoAdvance: false`)
+ *   sleeps wait, like timers, until the test moves time past their deadline.
+ * Whenever the instant moves forwards, the timers (Clock.timer, and the sleeps) whose deadline it
+ * reaches fire in deadline order (then in creation order), each with the clock set to its own
+ * deadline, before the clock reaches the target. Nothing here runs on wall time, so a test of
+ * request timeouts or stalled bodies is deterministic: the tap's request-timeout watchdog fires
+ * only when virtual time passes it. Note what that means against a real server: virtual time does
+ * not move while the tap waits for a response, so a response never times out by itself; a test
+ * of a stall moves the clock (`advance`) while the server stalls. And because a sleep jumps the
+ * instant at once, a concurrent sleep longer than `request_timeout` times out a request in flight.
+ */
 export interface FakeClock extends Clock {
+  /** Moves the instant to `iso` (backwards too); timers it reaches fire first. */
   set(iso: string): void;
+  /** Moves the instant by `ms`; forwards, the timers it reaches fire first, in deadline order. */
   advance(ms: number): void;
+  /** Timers and sleeps that have neither fired nor been cancelled. */
+  readonly pendingTimers: number;
 }
 
-export function fakeClock(startIso: string): FakeClock {
+interface FakeTimer {
+  deadline: number;
+  readonly duration: number;
+  readonly seq: number;
+  readonly fire: () => void;
+}
+
+export function fakeClock(startIso: string, options: { autoAdvance?: boolean } = {}): FakeClock {
+  const autoAdvance = options.autoAdvance ?? true;
   let ms = Date.parse(startIso);
+  let seq = 0;
+  const timers = new Set<FakeTimer>();
+
+  /** Moves the instant to `target`, firing due timers one at a time at their own deadline. */
+  const moveTo = (target: number): void => {
+    for (;;) {
+      let next: FakeTimer | undefined;
+      for (const t of timers) {
+        if (t.deadline <= target && (next === undefined || t.deadline < next.deadline || (t.deadline === next.deadline && t.seq < next.seq))) next = t;
+      }
+      if (next === undefined) break;
+      timers.delete(next);
+      ms = Math.max(ms, next.deadline);
+      next.fire();
+    }
+    ms = target;
+  };
+
+  const timer: Clock['timer'] = (wait, fire) => {
+    const entry: FakeTimer = { deadline: ms + Math.max(0, wait), duration: Math.max(0, wait), seq: seq++, fire };
+    timers.add(entry);
+    return {
+      restart: () => {
+        if (timers.has(entry)) entry.deadline = ms + entry.duration;
+      },
+      cancel: () => void timers.delete(entry),
+    };
+  };
+
   const clock: FakeClock = {
     nowMs: () => ms,
     now: () => DateTime.fromMillis(ms, { zone: 'utc' }),
+    monotonicMs: () => ms,
+    timer,
     sleep: (wait, signal) =>
       new Promise<void>((resolve, reject) => {
         if (signal?.aborted) {
           reject(signal.reason);
           return;
         }
-        setImmediate(() => {
-          ms += Math.max(0, wait);
+        const deadline = ms + Math.max(0, wait);
+        let settled = false;
+        const onAbort = (): void => {
+          settled = true;
+          pending.cancel();
+          reject(signal?.reason);
+        };
+        const pending = timer(wait, () => {
+          settled = true;
+          signal?.removeEventListener('abort', onAbort);
           resolve();
         });
+        signal?.addEventListener('abort', onAbort, { once: true });
+        if (autoAdvance) {
+          setImmediate(() => {
+            if (!settled) moveTo(Math.max(ms, deadline));
+          });
+        }
       }),
     set(iso) {
-      ms = Date.parse(iso);
+      const target = Date.parse(iso);
+      if (target >= ms) moveTo(target);
+      else ms = target;
     },
     advance(delta) {
-      ms += delta;
+      if (delta >= 0) moveTo(ms + delta);
+      else ms += delta;
+    },
+    get pendingTimers() {
+      return timers.size;
     },
   };
   return clock;

@@ -8,7 +8,7 @@ import { createLogger } from '../../src/log.js';
  * Time that moves only when something sleeps (auto mode: at once) or when the test calls
  * advance() (manual mode: sleeps stay pending until their time comes). Records every wait.
  */
-class FakeClock implements Clock {
+class FakeClock implements Pick<Clock, 'nowMs' | 'now' | 'sleep'> {
   ms = 0;
   auto = true;
   readonly waits: number[] = [];
