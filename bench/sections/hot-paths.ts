@@ -15,7 +15,7 @@ import { DateTime } from 'luxon';
 import { parser } from 'stream-json';
 import Assembler from 'stream-json/assembler.js';
 import pick from 'stream-json/filters/pick.js';
-import { LosslessNumber, sameDecimal } from '../../src/api/exact-json.js';
+import { LosslessNumber, sameDecimal } from '../../src/exact-json.js';
 import { parseItemsStream } from '../../src/api/json-items.js';
 import { createApiTimeConverter } from '../../src/time/api-time.js';
 import { makeBody } from '../lib/bodies.js';

@@ -4,7 +4,7 @@
  * network chunk plus the item in progress whatever the size of the body. ItemBatches adds the
  * complete items found in it, parsed in batches with one JSON.parse each.
  */
-import { parseJsonExact } from './exact-json.js';
+import { parseJsonExact } from '../exact-json.js';
 import { JsonStreamError } from './json-stream-error.js';
 import { COMMA, describeByte, isWhitespace, newValueScan, scanValue, startValue } from './json-scan.js';
 

@@ -3,7 +3,7 @@
  * end(); each returns the batches of items completed. A state machine walks the top-level object,
  * one method per state; json-scan.ts finds where each value ends.
  */
-import { parseJsonExact } from './exact-json.js';
+import { parseJsonExact } from '../exact-json.js';
 import { JsonStreamError, type ItemsEnvelope } from './json-stream-error.js';
 import { ItemBatches } from './json-body-buffer.js';
 import {

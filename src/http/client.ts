@@ -3,7 +3,7 @@ import { ApiError, TapError } from '../errors.js';
 import { isJsonObject, type JsonObject } from '../json.js';
 import type { Logger } from '../log.js';
 import type { RateLimiter } from './rate-limiter.js';
-import { parseJsonExact } from '../api/exact-json.js';
+import { parseJsonExact } from '../exact-json.js';
 import { parseRetryAfterMs, retryDelayMs, type RetryPolicy } from './retry.js';
 import { silenceTimeout, type AttemptClock } from './silence-timeout.js';
 
