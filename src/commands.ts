@@ -1,5 +1,6 @@
 import type { DateTime } from 'luxon';
 import { createBatchSizer } from './api/batch-size.js';
+import { wemasyWording } from './api/responses.js';
 import { createWemasyApi, type WemasyApi } from './api/wemasy.js';
 import type { CliArgs } from './cli.js';
 import { loadRawConfig } from './config/load.js';
@@ -52,7 +53,7 @@ export async function runConnected(args: CliArgs, io: TapIo, log: Logger): Promi
   }
   if (args.state !== undefined) await writer.write({ type: 'STATE', value: state });
   log.info(`tap-wemasy ${packageManifest().version}: syncing ${selections.map((s) => s.def.name).join(', ') || 'no streams'}`);
-  const started = Date.now();
+  const started = io.clock.monotonicMs();
   let status: 'succeeded' | 'failed' = 'failed';
   try {
     await runSync(selections, state, {
@@ -68,7 +69,7 @@ export async function runConnected(args: CliArgs, io: TapIo, log: Logger): Promi
     });
     status = 'succeeded';
   } finally {
-    log.metric({ type: 'timer', metric: 'sync_duration', value: (Date.now() - started) / 1000, tags: { status } });
+    log.metric({ type: 'timer', metric: 'sync_duration', value: (io.clock.monotonicMs() - started) / 1000, tags: { status } });
   }
 }
 
@@ -101,6 +102,7 @@ export function connect(settings: Settings, io: TapIo, log: Logger): { http: Htt
     limiter,
     clock: io.clock,
     log,
+    wording: wemasyWording,
     ...(io.signal === undefined ? {} : { signal: io.signal }),
   });
   const api = createWemasyApi({

@@ -6,6 +6,7 @@ import type { SessionId } from '../config/settings-types.js';
 import { CONVERSIONS_PATH, SESSIONS_PATH, VISITS_PATH } from '../streams/definitions.js';
 import type { ApiRange } from '../time/api-time.js';
 import { checkItems, reportedError, sessionsPage } from './envelope.js';
+import { postJson } from './responses.js';
 import { JsonStreamError, parseItemsStream } from './json-items.js';
 
 /**
@@ -83,7 +84,7 @@ export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
   let askedPageSize: number | undefined;
   const fetchPage = async (range: ApiRange, page: number, perPage: number, signal: AbortSignal | undefined) => {
     const request = { path: SESSIONS_PATH, body: sessionsBody(range, perPage), query: { page: String(page) }, signal };
-    return http.postJson(request, (body, endpoint) => {
+    return postJson(http, request, (body, endpoint) => {
       const result = sessionsPage(body, endpoint);
       if (result.currentPage !== page) {
         throw new ApiError('bad-response', `POST ${endpoint} answered page ${result.currentPage} when asked for page ${page}`, {
@@ -171,7 +172,7 @@ export function itemId(item: JsonValue): unknown {
  */
 function readItems(sink: ItemSink): ResponseReader<StreamedBody> {
   let attempt = 0;
-  return async (response, endpoint, clock) => {
+  return async (response, endpoint, current) => {
     attempt += 1;
     if (response.body === null) throw new ApiError('bad-response', `POST ${endpoint} answered an empty body`, { endpoint, status: response.status });
     let bytes = 0;
@@ -190,7 +191,7 @@ function readItems(sink: ItemSink): ResponseReader<StreamedBody> {
         if (early !== undefined) throw early;
         const items = checkItems(batch as JsonValue[], endpoint);
         count += items.length;
-        await clock.outside(sink(items, attempt));
+        await current.outside(sink(items, attempt));
       }
     } catch (error) {
       if (!(error instanceof JsonStreamError)) throw error;
