@@ -23,11 +23,15 @@ function onSignal(signal: NodeJS.Signals): void {
   const reason = new TapError('interrupted', `interrupted by ${signal}; the last STATE written is where the next run resumes`);
   controller.abort(reason);
   process.exitCode = code;
-  setTimeout(() => {
-    // runTap is still stuck (e.g. writing to a reader that stopped reading): say why before leaving.
-    if (!finished) process.stderr.write(`${new Date().toISOString()} CRITICAL ${reason.message}\n`);
-    process.exit(code);
-  }, GRACE_MS).unref();
+  systemClock.timer(
+    GRACE_MS,
+    () => {
+      // runTap is still stuck (e.g. writing to a reader that stopped reading): say why before leaving.
+      if (!finished) process.stderr.write(`${new Date(systemClock.nowMs()).toISOString()} CRITICAL ${reason.message}\n`);
+      process.exit(code);
+    },
+    { unref: true },
+  );
 }
 process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);

@@ -29,20 +29,24 @@ export interface MessageWriter {
 const CHUNK_BYTES = 64 * 1024;
 
 /**
- * A RECORD line, byte for byte what JSON.stringify(message) gives, stringifying only the record:
- * the stream and time_extracted parts repeat from one record to the next and are kept.
+ * Makes RECORD lines, byte for byte what JSON.stringify(message) gives, stringifying only the
+ * record: the stream and time_extracted parts repeat from one record to the next and are kept
+ * (per writer, not per module).
  */
-let lastHead = { stream: '', text: '' };
-let lastTail = { extracted: '', text: '' };
-function recordLine(stream: string, record: JsonObject, timeExtracted: string): string {
-  if (lastHead.stream !== stream) lastHead = { stream, text: `{"type":"RECORD","stream":${JSON.stringify(stream)},"record":` };
-  if (lastTail.extracted !== timeExtracted) {
-    lastTail = { extracted: timeExtracted, text: `,"time_extracted":${JSON.stringify(timeExtracted)}}\n` };
-  }
-  return lastHead.text + JSON.stringify(record) + lastTail.text;
+function recordLines(): (stream: string, record: JsonObject, timeExtracted: string) => string {
+  let head = { stream: '', text: '' };
+  let tail = { extracted: '', text: '' };
+  return (stream, record, timeExtracted) => {
+    if (head.stream !== stream) head = { stream, text: `{"type":"RECORD","stream":${JSON.stringify(stream)},"record":` };
+    if (tail.extracted !== timeExtracted) {
+      tail = { extracted: timeExtracted, text: `,"time_extracted":${JSON.stringify(timeExtracted)}}\n` };
+    }
+    return head.text + JSON.stringify(record) + tail.text;
+  };
 }
 
 export function createMessageWriter(out: Writable): MessageWriter {
+  const recordLine = recordLines();
   let buffer = '';
   let closedError: TapError | undefined;
   const counts = { SCHEMA: 0, RECORD: 0, STATE: 0 };
