@@ -93,6 +93,7 @@ export function connect(settings: Settings, io: TapIo, log: Logger): { http: Htt
     windowMs: settings.http.rateLimitWindowMs,
     clock: io.clock,
     log,
+    label: 'Wemasy',
   });
   const http = createHttpClient({
     baseUrl: settings.baseUrl,
