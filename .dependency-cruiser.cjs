@@ -31,7 +31,7 @@ module.exports = {
       comment: 'A module nothing imports and that is no entry point is dead code.',
       from: {
         orphan: true,
-        pathNot: ['\\.d\\.ts$', '(^|/)tsconfig\\.json$', '^src/main\\.ts$', '^scripts/', '^bench/[^/]+\\.(ts|mjs)$', '\\.test\\.ts$', '^test/fixtures/'],
+        pathNot: ['\\.d\\.ts$', '(^|/)tsconfig\\.json$', '^src/main\\.ts$', '^src/airbyte/main\\.ts$', '^scripts/', '^bench/[^/]+\\.(ts|mjs)$', '\\.test\\.ts$', '^test/fixtures/'],
       },
       to: {},
     },
