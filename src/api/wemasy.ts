@@ -70,6 +70,64 @@ const SESSIONS_SORT = { sortKey: 'id', sortOrder: 'asc' } as const;
 
 export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
   const { http } = options;
+  const pages = sessionPages(options);
+  const { fetchPage } = pages;
+
+  const collect = async (stream: (sink: ItemSink) => Promise<StreamedBody>): Promise<JsonValue[]> => {
+    const byId = new Map<unknown, JsonValue>();
+    await stream((items) => {
+      for (const item of items) byId.set(itemId(item), item);
+      return Promise.resolve();
+    });
+    return [...byId.values()];
+  };
+
+  const api: WemasyApi = {
+    async *listSessions(range, signal) {
+      // Every page of one listing asks for the same per_page, so that offsets stay consistent;
+      // the paginator's last_page and next_page_url say when it ends, whatever size it used.
+      const first = await pages.firstPage(range, signal);
+      let result = first.result;
+      for (let page = 1; ; ) {
+        yield result.items;
+        if (!result.hasNext || page >= result.lastPage) return;
+        page += 1;
+        result = await fetchPage(range, page, first.perPage, signal);
+      }
+    },
+    streamVisits(range, sessionIds, sink, signal) {
+      const body = { key: 'list', start_date: range.start_date, end_date: range.end_date, session_ids: [...sessionIds] };
+      return http.send({ path: VISITS_PATH, body, signal }, readItems(sink));
+    },
+    streamConversions(range, sessionIds, sink, signal) {
+      const body: JsonObject = { key: 'list', start_date: range.start_date, end_date: range.end_date, session_ids: [...sessionIds] };
+      if (options.conversionTypes !== undefined) body.conversion_types = [...options.conversionTypes];
+      return http.send({ path: CONVERSIONS_PATH, body, signal }, readItems(sink));
+    },
+    getVisits: (range, sessionIds, signal) => collect((sink) => api.streamVisits(range, sessionIds, sink, signal)),
+    getConversions: (range, sessionIds, signal) => collect((sink) => api.streamConversions(range, sessionIds, sink, signal)),
+    async checkConnection(range, signal) {
+      await fetchPage(range, 1, 1, signal);
+    },
+    async countSessions(range, perPage, signal) {
+      const result = await fetchPage(range, 1, perPage, signal);
+      return { total: result.total, perPage: result.perPage };
+    },
+    get pageSize() {
+      return pages.pageSize;
+    },
+  };
+  return api;
+}
+
+/**
+ * list-sessions, one page at a time: the per_page the paginator last said it used, and the one a
+ * 422 forced (asked for from then on, across listings).
+ */
+function sessionPages(options: WemasyApiOptions) {
+  const { http } = options;
+  let pageSize: number | undefined;
+  let askedPageSize: number | undefined;
 
   const sessionsBody = (range: ApiRange, perPage: number): JsonObject => ({
     start_date: range.start_date,
@@ -79,9 +137,6 @@ export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
     filters: options.sessionFilters,
   });
 
-  /** The per_page the paginator last said it used, and the one a 422 forced (asked for from then on). */
-  let pageSize: number | undefined;
-  let askedPageSize: number | undefined;
   const fetchPage = async (range: ApiRange, page: number, perPage: number, signal: AbortSignal | undefined) => {
     const request = { path: SESSIONS_PATH, body: sessionsBody(range, perPage), query: { page: String(page) }, signal };
     return postJson(http, request, (body, endpoint) => {
@@ -112,51 +167,13 @@ export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
     }
   };
 
-  const collect = async (stream: (sink: ItemSink) => Promise<StreamedBody>): Promise<JsonValue[]> => {
-    const byId = new Map<unknown, JsonValue>();
-    await stream((items) => {
-      for (const item of items) byId.set(itemId(item), item);
-      return Promise.resolve();
-    });
-    return [...byId.values()];
-  };
-
-  const api: WemasyApi = {
-    async *listSessions(range, signal) {
-      // Every page of one listing asks for the same per_page, so that offsets stay consistent;
-      // the paginator's last_page and next_page_url say when it ends, whatever size it used.
-      const first = await firstPage(range, signal);
-      let result = first.result;
-      for (let page = 1; ; ) {
-        yield result.items;
-        if (!result.hasNext || page >= result.lastPage) return;
-        page += 1;
-        result = await fetchPage(range, page, first.perPage, signal);
-      }
-    },
-    streamVisits(range, sessionIds, sink, signal) {
-      const body = { key: 'list', start_date: range.start_date, end_date: range.end_date, session_ids: [...sessionIds] };
-      return http.send({ path: VISITS_PATH, body, signal }, readItems(sink));
-    },
-    streamConversions(range, sessionIds, sink, signal) {
-      const body: JsonObject = { key: 'list', start_date: range.start_date, end_date: range.end_date, session_ids: [...sessionIds] };
-      if (options.conversionTypes !== undefined) body.conversion_types = [...options.conversionTypes];
-      return http.send({ path: CONVERSIONS_PATH, body, signal }, readItems(sink));
-    },
-    getVisits: (range, sessionIds, signal) => collect((sink) => api.streamVisits(range, sessionIds, sink, signal)),
-    getConversions: (range, sessionIds, signal) => collect((sink) => api.streamConversions(range, sessionIds, sink, signal)),
-    async checkConnection(range, signal) {
-      await fetchPage(range, 1, 1, signal);
-    },
-    async countSessions(range, perPage, signal) {
-      const result = await fetchPage(range, 1, perPage, signal);
-      return { total: result.total, perPage: result.perPage };
-    },
+  return {
+    fetchPage,
+    firstPage,
     get pageSize() {
       return pageSize;
     },
   };
-  return api;
 }
 
 /** An item's identity: its `id`, or the item itself when it is a bare id. */

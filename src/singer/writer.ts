@@ -60,25 +60,7 @@ export function createMessageWriter(out: Writable): MessageWriter {
   };
   out.on('error', onError);
 
-  const waitDrain = (): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
-      const cleanup = (): void => {
-        out.off('drain', onDrain);
-        out.off('error', onFail);
-        out.off('close', onFail);
-      };
-      const onDrain = (): void => {
-        cleanup();
-        resolve();
-      };
-      const onFail = (): void => {
-        cleanup();
-        reject(closedError ?? new TapError('output-closed', 'stdout was closed'));
-      };
-      out.once('drain', onDrain);
-      out.once('error', onFail);
-      out.once('close', onFail);
-    });
+  const waitDrain = (): Promise<void> => drained(out, () => closedError);
 
   const flush = async (): Promise<void> => {
     if (closedError) throw closedError;
@@ -110,4 +92,26 @@ export function createMessageWriter(out: Writable): MessageWriter {
     },
     writeRecord,
   };
+}
+
+/** Resolves on `out`'s next 'drain'; rejects with the writer's error when it fails or closes first. */
+function drained(out: Writable, closedError: () => TapError | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const cleanup = (): void => {
+      out.off('drain', onDrain);
+      out.off('error', onFail);
+      out.off('close', onFail);
+    };
+    const onDrain = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onFail = (): void => {
+      cleanup();
+      reject(closedError() ?? new TapError('output-closed', 'stdout was closed'));
+    };
+    out.once('drain', onDrain);
+    out.once('error', onFail);
+    out.once('close', onFail);
+  });
 }
