@@ -9,21 +9,67 @@ module.exports = {
       from: {},
       to: { circular: true },
     },
+    // Layers, top to bottom (each imports only from layers below it):
+    //   main.ts → tap.ts, cli.ts, commands.ts, discover.ts, estimate.ts, about.ts, airbyte/ (the faces)
+    //   → streams/ (one file per Wemasy stream) → api/ (the Wemasy client) → config/ (Wemasy settings)
+    //   → sync/ (the engine) → singer/ (messages, catalog, state) → time/, http/
+    //   → the kernel: json.ts, exact-json.ts, errors.ts, log.ts, clock.ts, io.ts, paths.ts.
+    // sync/, singer/, http/ and time/ know nothing of Wemasy: they could serve another tap.
     {
-      name: 'time-not-wemasy',
+      name: 'core-not-wemasy',
       severity: 'error',
-      comment: 'time/ could serve another tap: it imports nothing from api/, streams/ or config/.',
-      from: { path: '^src/time/' },
-      to: { path: '^src/(api|streams|config)/' },
+      comment: 'sync/, singer/, http/ and time/ import nothing from api/, streams/, config/ or the faces: they could serve another tap.',
+      from: { path: '^src/(sync|singer|http|time)/' },
+      to: { path: ['^src/(api|streams|config|airbyte)/', '^src/(tap|cli|commands|discover|estimate|about|main)\\.ts$'] },
     },
     {
-      name: 'http-not-wemasy',
-      // A warning until http/client.ts stops importing api/exact-json.ts (generic JSON parsing
-      // that belongs beside src/json.ts); then an error like time-not-wemasy. Issue 10 item 2.
-      severity: 'warn',
-      comment: 'http/ could serve another tap: it imports nothing from api/, streams/ or config/.',
-      from: { path: '^src/http/' },
-      to: { path: '^src/(api|streams|config)/' },
+      name: 'engine-above-singer',
+      severity: 'error',
+      comment: 'singer/ (messages, catalog, state) sits below the sync engine.',
+      from: { path: '^src/singer/' },
+      to: { path: '^src/sync/' },
+    },
+    {
+      name: 'time-and-http-at-the-bottom',
+      severity: 'error',
+      comment: 'time/ and http/ sit below singer/ and sync/, and apart from each other.',
+      from: { path: '^src/(time|http)/' },
+      to: { path: '^src/(sync|singer)/' },
+    },
+    {
+      name: 'time-http-apart',
+      severity: 'error',
+      comment: 'time/ and http/ do not need each other.',
+      from: { path: '^src/time/' },
+      to: { path: '^src/http/' },
+    },
+    {
+      name: 'config-below-api',
+      severity: 'error',
+      comment: 'config/ (settings) sits below the API client and the streams.',
+      from: { path: '^src/config/' },
+      to: { path: ['^src/(api|streams|airbyte)/', '^src/(tap|cli|commands|discover|estimate|main)\\.ts$'] },
+    },
+    {
+      name: 'api-below-streams',
+      severity: 'error',
+      comment: 'api/ (the Wemasy client) knows no stream, no engine, no face.',
+      from: { path: '^src/api/' },
+      to: { path: ['^src/(streams|sync|airbyte)/', '^src/(tap|cli|commands|discover|estimate|about|main)\\.ts$'] },
+    },
+    {
+      name: 'streams-below-faces',
+      severity: 'error',
+      comment: 'streams/ are built on the API client and the engine, and know no face (Singer CLI, Airbyte).',
+      from: { path: '^src/streams/' },
+      to: { path: ['^src/airbyte/', '^src/(tap|cli|commands|discover|estimate|about|main)\\.ts$'] },
+    },
+    {
+      name: 'kernel-imports-no-layer',
+      severity: 'error',
+      comment: 'json.ts, exact-json.ts, errors.ts, log.ts, clock.ts, io.ts and paths.ts are the kernel every layer may use: they import no folder.',
+      from: { path: '^src/(json|exact-json|errors|log|clock|io|paths)\\.ts$' },
+      to: { path: '^src/[^/]+/' },
     },
     {
       name: 'no-orphans',

@@ -64,12 +64,6 @@ export default tseslint.config(
     },
   },
   {
-    // TODO(lead, issue 10 item 3): the sync engine still reads the system time here (time_extracted,
-    // the batch sizer's durations, progress lines); switch them to the Clock, then drop this block.
-    files: ['src/sync/sync.ts', 'src/sync/progress.ts'],
-    rules: { 'no-restricted-properties': 'off', 'no-restricted-syntax': 'off' },
-  },
-  {
     // Plain JavaScript has no type annotations, so everything from JSON.parse or an untyped
     // import is `any`: the no-unsafe-* family would only restate that. The promise rules stay on.
     files: ['**/*.mjs', '**/*.js'],

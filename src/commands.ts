@@ -1,5 +1,4 @@
 import type { DateTime } from 'luxon';
-import { createBatchSizer } from './api/batch-size.js';
 import { wemasyWording } from './api/responses.js';
 import { createWemasyApi, type WemasyApi } from './api/wemasy.js';
 import type { CliArgs } from './cli.js';
@@ -14,15 +13,17 @@ import { loadSelection, schemaMessage, selectAll, type StreamSelection } from '.
 import type { TapState } from './singer/messages.js';
 import { loadState, warnWithoutBookmarks } from './singer/state.js';
 import { createMessageWriter, type MessageWriter } from './singer/writer.js';
+import { createRunContext } from './streams/run-context.js';
+import type { WemasyStream } from './streams/stream.js';
 import { runEnd, runSync } from './sync/sync.js';
 import type { TapIo } from './io.js';
 import { toApiRange } from './time/api-time.js';
 
 /** The modes that read a config: sync, `--test` and `--test=schema`. */
-export async function runConnected(args: CliArgs, io: TapIo, log: Logger): Promise<void> {
+export async function runConnected(args: CliArgs, io: TapIo, log: Logger, streams: readonly WemasyStream[]): Promise<void> {
   const startedAt = io.clock.now();
   const settings = await loadSettings(args, io, log, startedAt);
-  const selections = args.catalog === undefined ? selectAll() : await loadSelection(args.catalog);
+  const selections = args.catalog === undefined ? selectAll(streams) : await loadSelection(args.catalog, streams);
   const writer = createMessageWriter(io.stdout);
 
   if (args.mode === 'test-schema') {
@@ -38,9 +39,9 @@ export async function runConnected(args: CliArgs, io: TapIo, log: Logger): Promi
   }
   let state: TapState = { bookmarks: {} };
   if (args.state !== undefined) {
-    const loaded = await loadState(args.state, startedAt, log);
-    const streams = selections.map((selection) => selection.def.name);
-    warnWithoutBookmarks(loaded, args.state, streams, settings.startDate, settings.timezone, log);
+    const loaded = await loadState(args.state, startedAt, log, streams.map((stream) => stream.name));
+    const selected = selections.map((selection) => selection.def.name);
+    warnWithoutBookmarks(loaded, args.state, selected, settings.startDate, settings.timezone, log);
     state = loaded.state;
   }
   if (args.mode === 'estimate') {
@@ -56,21 +57,48 @@ export async function runConnected(args: CliArgs, io: TapIo, log: Logger): Promi
   const started = io.clock.monotonicMs();
   let status: 'succeeded' | 'failed' = 'failed';
   try {
-    await runSync(selections, state, {
-      settings,
-      api,
-      writer,
-      log,
-      startedAt,
-      requestCount: () => http.requestCount,
-      rateLimitRemaining: () => limiter.remaining,
-      signal: io.signal,
-      batchSizer: createBatchSizer(settings.sessionBatchSize, settings.maxSessionBatchSize),
-    });
+    await syncSelected(selections, state, { settings, writer, io, log, startedAt, connection: { http, api, limiter } });
     status = 'succeeded';
   } finally {
     log.metric({ type: 'timer', metric: 'sync_duration', value: (io.clock.monotonicMs() - started) / 1000, tags: { status } });
   }
+}
+
+/** What a sync of selected streams needs, whichever face (Singer, Airbyte) runs it. */
+export interface SyncRequest {
+  readonly settings: Settings;
+  /** Where SCHEMA, RECORD and STATE messages go (a face translates them for its protocol). */
+  readonly writer: MessageWriter;
+  readonly io: TapIo;
+  readonly log: Logger;
+  /** The moment the run began (the run's end follows from it); now when not given. */
+  readonly startedAt?: DateTime;
+  /** An existing connection (HTTP client, rate limiter, API); a new one when not given. */
+  readonly connection?: ReturnType<typeof connect>;
+}
+
+/**
+ * Syncs the selected streams from `state` through the engine and returns the final state: the
+ * streams' readers for this run (sharing one session index and batch sizer), then runSync.
+ */
+export async function syncSelected(selections: readonly StreamSelection<WemasyStream>[], state: TapState, request: SyncRequest): Promise<TapState> {
+  const { settings, io, log } = request;
+  const startedAt = request.startedAt ?? io.clock.now();
+  const { http, api, limiter } = request.connection ?? connect(settings, io, log);
+  const context = createRunContext(api, settings, log, io.clock, runEnd(settings, startedAt));
+  const streams = selections.map((selection) => ({ selection, reader: selection.def.open(context) }));
+  const final = await runSync(streams, state, {
+    settings,
+    writer: request.writer,
+    log,
+    clock: io.clock,
+    startedAt,
+    requestCount: () => http.requestCount,
+    rateLimitRemaining: () => limiter.remaining,
+    signal: io.signal,
+  });
+  for (const line of context.summary()) log.info(line);
+  return final;
 }
 
 async function loadSettings(args: CliArgs, io: TapIo, log: Logger, now: DateTime): Promise<Settings> {
@@ -81,7 +109,7 @@ async function loadSettings(args: CliArgs, io: TapIo, log: Logger, now: DateTime
   return settings;
 }
 
-async function writeSchemas(writer: MessageWriter, selections: readonly StreamSelection[]): Promise<void> {
+async function writeSchemas(writer: MessageWriter, selections: readonly StreamSelection<WemasyStream>[]): Promise<void> {
   for (const selection of selections) await writer.write(schemaMessage(selection));
   await writer.flush();
 }

@@ -93,6 +93,24 @@ function batchRequests(perWindow: readonly number[], start: number, cap: number)
   return requests;
 }
 
+/** A selected stream with a range to read, and where it starts. */
+interface Start {
+  readonly selection: StreamSelection;
+  readonly from: DateTime;
+}
+
+/** What the estimate knows of the range: sessions in it, their density, the page size. */
+interface RangeFacts {
+  readonly total: number;
+  readonly perMs: number;
+  readonly pageSize: number;
+}
+
+/**
+ * The estimate of a sync of `selections` from `state`: two list-sessions requests (one to count
+ * the range's sessions, one to learn the page size), then the sync's windows, pages and batches
+ * replayed on sessions spread evenly.
+ */
 export async function estimateSync(
   selections: readonly StreamSelection[],
   state: TapState,
@@ -100,92 +118,18 @@ export async function estimateSync(
   api: WemasyApi,
   end: DateTime,
 ): Promise<Omit<Estimate, 'requestsMade'>> {
-  const zone = settings.timezone;
-  const lookbackMs = settings.sessionLookback.toMillis();
-  const starts = selections.map((s) => ({ selection: s, from: streamStart(settings, state, s) })).filter((s) => s.from < end);
+  const starts = selections.map((s) => ({ selection: s, from: streamStart(settings, state, s.def.name) })).filter((s) => s.from < end);
   const children = starts.filter((s) => s.selection.def.name !== 'sessions');
   const sessionsStream = starts.find((s) => s.selection.def.name === 'sessions');
-  const listed = settings.sessionIds === undefined;
-  const earliest = starts.reduce<DateTime | undefined>((min, s) => {
-    const from = s.selection.def.name === 'sessions' || !listed ? s.from : s.from.minus(settings.sessionLookback);
-    return min === undefined || from < min ? from : min;
-  }, undefined);
-
-  let total = 0;
-  let pageSize = settings.sessionsPageSize;
-  if (earliest !== undefined) {
-    const counted = await api.countSessions(toApiRange({ start: earliest, end }, zone), 1);
-    if (counted.total === undefined) {
-      throw new TapError('bad-response', 'list-sessions did not say how many sessions the range holds (no "total" in its paginator); no estimate');
-    }
-    total = counted.total;
-    const probe = await api.countSessions(toApiRange({ start: end.minus({ seconds: 1 }), end }, zone), settings.sessionsPageSize);
-    pageSize = Math.min(settings.sessionsPageSize, probe.perPage ?? settings.sessionsPageSize);
-  }
-  const spanMs = earliest === undefined ? 0 : end.toMillis() - earliest.toMillis();
-  const perMs = spanMs > 0 ? total / spanMs : 0;
-
+  const facts = await countRange(starts, settings, api, end);
   const streams: StreamEstimate[] = [];
   // Windows of the sessions stream (children follow them when it is selected).
-  const sessionsWindows = sessionsStream === undefined ? undefined : windowSessions(sessionsStream.from, end, perMs, settings, 1);
+  const sessionsWindows = sessionsStream === undefined ? undefined : windowSessions(sessionsStream.from, end, facts.perMs, settings, 1);
   if (sessionsStream !== undefined && sessionsWindows !== undefined) {
-    const pages = sessionsWindows.reduce((sum, n) => sum + Math.max(1, Math.ceil(Math.round(n) / pageSize)), 0);
-    streams.push({
-      stream: 'sessions',
-      from: formatInstant(sessionsStream.from),
-      sessions: Math.round(perMs * (end.toMillis() - sessionsStream.from.toMillis())),
-      windows: sessionsWindows.length,
-      requests: pages,
-      requestsWithoutGrowth: pages,
-    });
+    streams.push(sessionsEstimate(sessionsStream, sessionsWindows, facts, end));
   }
-  // Visits and conversions take turns window by window and share the learned batch size.
-  const childWindows = children.map((c) => {
-    const own = sessionsWindows ?? windowSessions(c.from, end, perMs, settings, 1);
-    const lookback = listed ? perMs * lookbackMs : 0;
-    const ids = listed ? own.map((n) => n + lookback) : own.map(() => settings.sessionIds?.length ?? 0);
-    return { child: c, ids };
-  });
-  const interleaved = (cap: number): number[] => {
-    // One sizer for all children, fed window by window in turn.
-    const counts = childWindows.map(() => 0);
-    let size = Math.max(1, Math.min(settings.sessionBatchSize, cap));
-    const longest = Math.max(0, ...childWindows.map((c) => c.ids.length));
-    for (let w = 0; w < longest; w += 1) {
-      childWindows.forEach((c, i) => {
-        let left = Math.round(c.ids[w] ?? 0);
-        while (left > 0) {
-          const batch = Math.min(size, left);
-          counts[i] = (counts[i] ?? 0) + 1;
-          left -= batch;
-          if (batch === size && size < cap) size = Math.min(cap, size * 2);
-        }
-      });
-    }
-    return counts;
-  };
-  const best = interleaved(settings.maxSessionBatchSize);
-  const fixed = childWindows.map((c) => batchRequests(c.ids, settings.sessionBatchSize, settings.sessionBatchSize));
-  childWindows.forEach((c, i) => {
-    streams.push({
-      stream: c.child.selection.def.name,
-      from: formatInstant(c.child.from),
-      sessions: Math.round(c.ids.reduce((a, b) => a + b, 0)),
-      windows: c.ids.length,
-      requests: best[i] ?? 0,
-      requestsWithoutGrowth: fixed[i] ?? 0,
-    });
-  });
-  // Listing session ids for the children: the lookback before the sessions stream's range when
-  // it is selected, else every session of the children's range, about one page per request.
-  let listing = 0;
-  if (listed && childWindows.length > 0) {
-    const childFrom = Math.min(...children.map((c) => c.from.toMillis() - lookbackMs));
-    const covered = sessionsStream === undefined ? end.toMillis() : sessionsStream.from.toMillis();
-    const own = sessionsStream === undefined ? perMs * (end.toMillis() - childFrom) : perMs * Math.max(0, covered - childFrom);
-    // Chunks reach about 0.9 of a page ahead; the lookback before the sessions stream is one listing.
-    listing = sessionsStream === undefined ? Math.max(1, Math.ceil(own / (0.9 * pageSize))) : Math.ceil(own / pageSize);
-  }
+  streams.push(...childEstimates(children, sessionsWindows, facts, settings, end));
+  const listing = listingRequests(children, sessionsStream, facts, settings, end);
   if (listing > 0) {
     streams.push({ stream: 'session ids', from: '', sessions: 0, windows: 0, requests: listing, requestsWithoutGrowth: listing });
   }
@@ -194,10 +138,10 @@ export async function estimateSync(
   const rate = settings.http.requestsPerMinute;
   return {
     end: formatInstant(end),
-    timezone: zone,
-    sessions: total,
-    sessionsPerDay: perMs * DAY_MS,
-    pageSize,
+    timezone: settings.timezone,
+    sessions: facts.total,
+    sessionsPerDay: facts.perMs * DAY_MS,
+    pageSize: facts.pageSize,
     streams,
     requests,
     requestsWithoutGrowth,
@@ -205,6 +149,104 @@ export async function estimateSync(
     seconds: (requests / rate) * 60,
     secondsWithoutGrowth: (requestsWithoutGrowth / rate) * 60,
   };
+}
+
+/** The two requests: the sessions of the widest range any stream reads, and the page size the paginator uses. */
+async function countRange(starts: readonly Start[], settings: Settings, api: WemasyApi, end: DateTime): Promise<RangeFacts> {
+  const zone = settings.timezone;
+  const listed = settings.sessionIds === undefined;
+  const earliest = starts.reduce<DateTime | undefined>((min, s) => {
+    const from = s.selection.def.name === 'sessions' || !listed ? s.from : s.from.minus(settings.sessionLookback);
+    return min === undefined || from < min ? from : min;
+  }, undefined);
+  if (earliest === undefined) return { total: 0, perMs: 0, pageSize: settings.sessionsPageSize };
+  const counted = await api.countSessions(toApiRange({ start: earliest, end }, zone), 1);
+  if (counted.total === undefined) {
+    throw new TapError('bad-response', 'list-sessions did not say how many sessions the range holds (no "total" in its paginator); no estimate');
+  }
+  const probe = await api.countSessions(toApiRange({ start: end.minus({ seconds: 1 }), end }, zone), settings.sessionsPageSize);
+  const spanMs = end.toMillis() - earliest.toMillis();
+  return {
+    total: counted.total,
+    perMs: spanMs > 0 ? counted.total / spanMs : 0,
+    pageSize: Math.min(settings.sessionsPageSize, probe.perPage ?? settings.sessionsPageSize),
+  };
+}
+
+function sessionsEstimate(start: Start, windows: readonly number[], facts: RangeFacts, end: DateTime): StreamEstimate {
+  const pages = windows.reduce((sum, n) => sum + Math.max(1, Math.ceil(Math.round(n) / facts.pageSize)), 0);
+  return {
+    stream: 'sessions',
+    from: formatInstant(start.from),
+    sessions: Math.round(facts.perMs * (end.toMillis() - start.from.toMillis())),
+    windows: windows.length,
+    requests: pages,
+    requestsWithoutGrowth: pages,
+  };
+}
+
+/** Visits and conversions take turns window by window and share the learned batch size. */
+function childEstimates(
+  children: readonly Start[],
+  sessionsWindows: readonly number[] | undefined,
+  facts: RangeFacts,
+  settings: Settings,
+  end: DateTime,
+): StreamEstimate[] {
+  const listed = settings.sessionIds === undefined;
+  const childWindows = children.map((c) => {
+    const own = sessionsWindows ?? windowSessions(c.from, end, facts.perMs, settings, 1);
+    const lookback = listed ? facts.perMs * settings.sessionLookback.toMillis() : 0;
+    const ids = listed ? own.map((n) => n + lookback) : own.map(() => settings.sessionIds?.length ?? 0);
+    return { child: c, ids };
+  });
+  const best = interleavedRequests(
+    childWindows.map((c) => c.ids),
+    settings.sessionBatchSize,
+    settings.maxSessionBatchSize,
+  );
+  return childWindows.map((c, i) => ({
+    stream: c.child.selection.def.name,
+    from: formatInstant(c.child.from),
+    sessions: Math.round(c.ids.reduce((a, b) => a + b, 0)),
+    windows: c.ids.length,
+    requests: best[i] ?? 0,
+    requestsWithoutGrowth: batchRequests(c.ids, settings.sessionBatchSize, settings.sessionBatchSize),
+  }));
+}
+
+/** Requests per stream when one sizer, growing from `start` up to `cap`, is fed the streams' windows in turn. */
+function interleavedRequests(windowsPerStream: readonly (readonly number[])[], start: number, cap: number): number[] {
+  const counts = windowsPerStream.map(() => 0);
+  let size = Math.max(1, Math.min(start, cap));
+  const longest = Math.max(0, ...windowsPerStream.map((w) => w.length));
+  for (let w = 0; w < longest; w += 1) {
+    windowsPerStream.forEach((windows, i) => {
+      let left = Math.round(windows[w] ?? 0);
+      while (left > 0) {
+        const batch = Math.min(size, left);
+        counts[i] = (counts[i] ?? 0) + 1;
+        left -= batch;
+        if (batch === size && size < cap) size = Math.min(cap, size * 2);
+      }
+    });
+  }
+  return counts;
+}
+
+/**
+ * Listing session ids for the children: the lookback before the sessions stream's range when it
+ * is selected, else every session of the children's range, about one page per request.
+ */
+function listingRequests(children: readonly Start[], sessionsStream: Start | undefined, facts: RangeFacts, settings: Settings, end: DateTime): number {
+  if (settings.sessionIds !== undefined || children.length === 0) return 0;
+  const childFrom = Math.min(...children.map((c) => c.from.toMillis() - settings.sessionLookback.toMillis()));
+  if (sessionsStream === undefined) {
+    // Chunks reach about 0.9 of a page ahead.
+    return Math.max(1, Math.ceil((facts.perMs * (end.toMillis() - childFrom)) / (0.9 * facts.pageSize)));
+  }
+  // The lookback before the sessions stream is one listing.
+  return Math.ceil((facts.perMs * Math.max(0, sessionsStream.from.toMillis() - childFrom)) / facts.pageSize);
 }
 
 function count(n: number): string {

@@ -16,10 +16,10 @@ interface PackageManifest {
   readonly description: string;
 }
 
-let manifest: PackageManifest | undefined;
-
-/** name, version and description from package.json. */
+/**
+ * name, version and description from package.json, read when asked (a few times a run; no cache
+ * held in the module, which keeps no state).
+ */
 export function packageManifest(): PackageManifest {
-  manifest ??= readPackageJson('package.json') as PackageManifest;
-  return manifest;
+  return readPackageJson('package.json') as PackageManifest;
 }

@@ -2,14 +2,19 @@ import { parseCli, type CliArgs } from './cli.js';
 import { TapError, describeError, exitCodeOf } from './errors.js';
 import type { TapIo } from './io.js';
 import { createLogger, parseLogLevel, type Logger } from './log.js';
+import { STREAMS } from './streams/index.js';
+import type { WemasyStream } from './streams/stream.js';
 
 export type { TapIo } from './io.js';
 
 /** Environment variables that may hold the token (Meltano sets both). */
 const TOKEN_ENV_VARS = ['TAP_WEMASY_API_TOKEN', 'MELTANO_EXTRACT_API_TOKEN'];
 
-/** Runs one tap invocation and returns its exit code. Never throws, never calls process.exit. */
-export async function runTap(argv: readonly string[], io: TapIo): Promise<number> {
+/**
+ * Runs one tap invocation and returns its exit code. Never throws, never calls process.exit.
+ * `streams` are the streams the tap offers (tests add one of their own).
+ */
+export async function runTap(argv: readonly string[], io: TapIo, streams: readonly WemasyStream[] = STREAMS): Promise<number> {
   let log = createLogger({ level: parseLogLevel(io.env.LOG_LEVEL) ?? 'info', write: io.writeStderr });
   const protect = (target: Logger): Logger => {
     for (const name of TOKEN_ENV_VARS) target.addSecret(io.env[name] ?? '');
@@ -21,7 +26,7 @@ export async function runTap(argv: readonly string[], io: TapIo): Promise<number
     const args = await parseCli(argv);
     debug = args.debug;
     if (args.logLevel !== undefined) log = protect(createLogger({ level: args.logLevel, write: io.writeStderr }));
-    await dispatch(args, io, log);
+    await dispatch(args, io, log, streams);
     return 0;
   } catch (error) {
     const reason: unknown = io.signal?.aborted ? io.signal.reason : undefined;
@@ -40,7 +45,7 @@ export async function runTap(argv: readonly string[], io: TapIo): Promise<number
  * (`--about` and `--discover` never load ajv, the HTTP client or the sync engine), which keeps
  * start-up short: Meltano runs discovery before every sync.
  */
-async function dispatch(args: CliArgs, io: TapIo, log: Logger): Promise<void> {
+async function dispatch(args: CliArgs, io: TapIo, log: Logger, streams: readonly WemasyStream[]): Promise<void> {
   switch (args.mode) {
     case 'about': {
       const { renderAbout } = await import('./about.js');
@@ -48,14 +53,14 @@ async function dispatch(args: CliArgs, io: TapIo, log: Logger): Promise<void> {
       return;
     }
     case 'discover': {
-      // Offline unless the config turns discover_sample on (singer/sample.ts).
-      const { discover } = await import('./singer/sample.js');
-      io.stdout.write(`${JSON.stringify(await discover(args.config, io, log), null, 2)}\n`);
+      // Offline unless the config turns discover_sample on (discover.ts).
+      const { discover } = await import('./discover.js');
+      io.stdout.write(`${JSON.stringify(await discover(args.config, io, log, streams), null, 2)}\n`);
       return;
     }
     default: {
       const { runConnected } = await import('./commands.js');
-      await runConnected(args, io, log);
+      await runConnected(args, io, log, streams);
     }
   }
 }

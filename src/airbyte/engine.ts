@@ -5,8 +5,7 @@
  * so that a change of the engine's API touches the Airbyte face here and nowhere else; the rest
  * of src/airbyte/ speaks only of the types below.
  */
-import { createBatchSizer } from '../api/batch-size.js';
-import { connect } from '../commands.js';
+import { connect, syncSelected } from '../commands.js';
 import { loadRawConfig } from '../config/load.js';
 import { parseSettings } from '../config/settings.js';
 import type { Settings } from '../config/settings-types.js';
@@ -15,11 +14,12 @@ import type { JsonObject } from '../json.js';
 import type { Logger } from '../log.js';
 import { resolveSelection, type StreamSelection } from '../singer/catalog.js';
 import type { SingerMessage, TapState } from '../singer/messages.js';
-import { discover } from '../singer/sample.js';
+import { discover } from '../discover.js';
 import { parseState } from '../singer/state.js';
 import type { MessageWriter } from '../singer/writer.js';
-import { shippedSchema, STREAMS, type StreamName } from '../streams/definitions.js';
-import { runEnd, runSync } from '../sync/sync.js';
+import { STREAMS } from '../streams/index.js';
+import type { WemasyStream } from '../streams/stream.js';
+import { runEnd } from '../sync/sync.js';
 import { toApiRange } from '../time/api-time.js';
 
 export type { Settings, SingerMessage, TapState };
@@ -53,7 +53,7 @@ export async function testConnection(settings: Settings, io: TapIo, log: Logger)
 
 /** The streams `--discover` gives (sampled when the config turns discover_sample on). */
 export async function discoverStreams(configPath: string, io: TapIo, log: Logger): Promise<StreamFacts[]> {
-  const catalog = await discover([configPath], io, log);
+  const catalog = await discover([configPath], io, log, STREAMS);
   return catalog.streams.map((entry) => ({
     name: entry.stream,
     schema: entry.schema,
@@ -71,7 +71,7 @@ export interface ConfiguredStream {
 /** The engine's selection for the configured streams (in sync order), by the Singer catalog rules. */
 export interface Selection {
   readonly streams: readonly StreamFacts[];
-  readonly selections: readonly StreamSelection[];
+  readonly selections: readonly StreamSelection<WemasyStream>[];
 }
 
 /**
@@ -81,10 +81,10 @@ export interface Selection {
  * is kept. Unknown streams and schemas without the key or cursor field are catalog errors.
  */
 export function selectStreams(configured: readonly ConfiguredStream[], source: string): Selection {
-  const known = new Set<string>(STREAMS.map((s) => s.name));
   const entries = configured.map(({ name, schema }) => {
-    if (!known.has(name)) return { tap_stream_id: name, schema };
-    const shipped = shippedSchema(name as StreamName).properties as JsonObject;
+    const stream = STREAMS.find((s) => s.name === name);
+    if (stream === undefined) return { tap_stream_id: name, schema };
+    const shipped = stream.schema().properties as JsonObject;
     const given = (schema.properties ?? {}) as JsonObject;
     const dropped = Object.keys(shipped).filter((field) => !Object.hasOwn(given, field));
     return {
@@ -93,7 +93,7 @@ export function selectStreams(configured: readonly ConfiguredStream[], source: s
       metadata: dropped.map((field) => ({ breadcrumb: ['properties', field], metadata: { selected: false } })),
     };
   });
-  const selections = resolveSelection({ streams: entries }, source);
+  const selections = resolveSelection({ streams: entries }, source, STREAMS);
   return {
     selections,
     streams: selections.map((s) => ({ name: s.def.name, schema: s.schema, keyProperties: s.def.keyProperties, replicationKey: s.def.replicationKey })),
@@ -102,7 +102,7 @@ export function selectStreams(configured: readonly ConfiguredStream[], source: s
 
 /** Validates a state value `{"bookmarks": {...}}` as the Singer face does. */
 export function validateState(raw: unknown, source: string, io: TapIo): TapState {
-  return parseState(raw, source, io.clock.now());
+  return parseState(raw, source, io.clock.now(), STREAMS.map((s) => s.name));
 }
 
 /** The bookmark of `stream` in a state, as the state holds it. */
@@ -118,16 +118,5 @@ export function withoutBookmarks(state: TapState, streams: readonly string[]): T
 
 /** Runs the sync engine over `selection` from `state`, writing into `port`; returns the final state. */
 export async function sync(selection: Selection, state: TapState, settings: Settings, port: EnginePort, io: TapIo, log: Logger): Promise<TapState> {
-  const { http, api, limiter } = connect(settings, io, log);
-  return runSync(selection.selections, state, {
-    settings,
-    api,
-    writer: port,
-    log,
-    startedAt: io.clock.now(),
-    requestCount: () => http.requestCount,
-    rateLimitRemaining: () => limiter.remaining,
-    signal: io.signal,
-    batchSizer: createBatchSizer(settings.sessionBatchSize, settings.maxSessionBatchSize),
-  });
+  return syncSelected(selection.selections, state, { settings, writer: port, io, log });
 }

@@ -33,7 +33,7 @@
  * out, whatever the size of the body (only a single huge item or field is held whole).
  */
 
-import { parseJsonExact } from './exact-json.js';
+import { parseJsonExact } from '../exact-json.js';
 
 /** Why a body was rejected; every kind is a malformed (or, for `data-*`, unexpected) body. */
 export type JsonStreamErrorCode =

@@ -2,7 +2,7 @@ import { ApiError } from '../errors.js';
 import type { ApiRequest, FailedResponse, HttpClient, ServiceWording } from '../http/client.js';
 import { parseRetryAfterMs } from '../http/retry.js';
 import { isJsonObject } from '../json.js';
-import { parseJsonExact } from './exact-json.js';
+import { parseJsonExact } from '../exact-json.js';
 
 /**
  * What Wemasy's failures mean, in the messages the user reads: its statuses (with Laravel's 422
@@ -77,7 +77,7 @@ function readFieldErrors(body: unknown, clean: (text: string) => string): Record
  * http.send() with a reader that parses the body as JSON (invalid JSON, an empty or truncated body
  * → a retryable ApiError 'bad-response') and then runs `check` on it inside the same attempt, so
  * that a body `check` rejects with a retryable ApiError (`"error": true`, a wrong shape) is
- * retried too. Numbers a double cannot hold keep their digits (exact-json.ts).
+ * retried too. Numbers a double cannot hold keep their digits (src/exact-json.ts).
  */
 export function postJson<T = unknown>(http: HttpClient, request: ApiRequest, check?: (body: unknown, endpoint: string) => T): Promise<T> {
   return http.send(request, async (response, endpoint, attempt) => {

@@ -3,7 +3,7 @@ import { limitIn } from './batch-size.js';
 import type { HttpClient, ResponseReader } from '../http/client.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { SessionId } from '../config/settings-types.js';
-import { CONVERSIONS_PATH, SESSIONS_PATH, VISITS_PATH } from '../streams/definitions.js';
+import { CONVERSIONS_PATH, SESSIONS_PATH, VISITS_PATH } from './endpoints.js';
 import type { ApiRange } from '../time/api-time.js';
 import { checkItems, reportedError, sessionsPage } from './envelope.js';
 import { postJson } from './responses.js';

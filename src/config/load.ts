@@ -9,7 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { TapError } from '../errors.js';
-import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
+import { isJsonObject, safeJsonErrorMessage, type JsonObject, type JsonValue } from '../json.js';
 import type { Logger } from '../log.js';
 import { nearestSettings, orList } from './names.js';
 import { ENV_PREFIX, configSchema, envVarName, settingNames, typesOf, type SettingSchema } from './spec.js';
@@ -19,23 +19,8 @@ export const ENV_SOURCE = 'ENV';
 
 const TRUE_WORDS: ReadonlySet<string> = new Set(['true', '1', 'yes', 'on']);
 
-/**
- * A JSON.parse message without the input excerpt V8 puts in some of them
- * (`Unexpected token 'x', ..."api_token": x... is not valid JSON`), with a line and column.
- */
-export function safeJsonErrorMessage(error: unknown, text: string): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const excerpt = /^Unexpected token '.*?', .* is not valid JSON$/s.exec(message);
-  if (excerpt !== null) return 'unexpected token';
-  if (/ is not valid JSON$/s.test(message) || message.includes('"')) return 'not valid JSON';
-  return message.replace(/ in JSON at position (\d+)/, (_match, digits: string) => {
-    const position = Number(digits);
-    const before = text.slice(0, position);
-    const line = before.split('\n').length;
-    const column = position - before.lastIndexOf('\n');
-    return ` at line ${line} column ${column}`;
-  });
-}
+// Lives in json.ts (state and catalog parsing use it too); re-exported for the config's users.
+export { safeJsonErrorMessage };
 
 async function readConfigFile(path: string): Promise<JsonObject> {
   let text: string;

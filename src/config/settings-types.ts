@@ -1,6 +1,7 @@
 import type { DateTime, Duration } from 'luxon';
 import type { HttpSettings } from '../http/client.js';
 import type { JsonObject } from '../json.js';
+import type { EngineSettings } from '../sync/stream.js';
 
 // Defined in http/ (which imports nothing from config/); re-exported for the settings' users.
 export type { HttpSettings } from '../http/client.js';
@@ -8,8 +9,8 @@ export type { HttpSettings } from '../http/client.js';
 /** A session id as the API or the user gave it: the API's own example uses numbers. */
 export type SessionId = number | string;
 
-/** Validated, typed settings. Every instant is a UTC luxon DateTime. */
-export interface Settings {
+/** Validated, typed settings. Every instant is a UTC luxon DateTime. The sync engine's are among them. */
+export interface Settings extends EngineSettings {
   readonly apiToken: string;
   /** API root without a trailing slash, e.g. `https://api.wemasy.nl/api`. */
   readonly baseUrl: string;
@@ -33,7 +34,7 @@ export interface Settings {
   readonly sessionFilters: JsonObject;
   readonly sessionsPageSize: number;
   readonly conversionTypes: readonly string[] | undefined;
-  /** `--discover` samples the API to add fields the shipped schemas lack (singer/sample.ts). */
+  /** `--discover` samples the API to add fields the shipped schemas lack (discover.ts). */
   readonly discoverSample: boolean;
   /** Fail the run at the first value that cannot be conformed to its type without loss (sync/conform.ts). */
   readonly strictTypes: boolean;

@@ -1,14 +1,26 @@
 import { readFile } from 'node:fs/promises';
-import { safeJsonErrorMessage } from '../config/load.js';
 import { TapError } from '../errors.js';
-import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
-import { STREAMS, isStreamName, shippedSchema, type StreamDefinition, type StreamName } from '../streams/definitions.js';
+import { isJsonObject, safeJsonErrorMessage, type JsonObject, type JsonValue } from '../json.js';
 import type { JsonSchema, SchemaMessage } from './messages.js';
+
+/**
+ * What the catalog knows of a stream: facts, no behaviour. Every tap built on this core passes
+ * its own list; nothing here knows a stream by name.
+ */
+export interface StreamDefinition {
+  readonly name: string;
+  readonly keyProperties: readonly string[];
+  /** The bookmarked field; the bookmark value itself is a window edge, not a record value. */
+  readonly replicationKey: string;
+  readonly description: string;
+  /** The stream's JSON Schema as the tap ships it. */
+  schema(): JsonSchema;
+}
 
 /** One catalog entry as `--discover` prints it. */
 export interface CatalogEntry {
-  readonly tap_stream_id: StreamName;
-  readonly stream: StreamName;
+  readonly tap_stream_id: string;
+  readonly stream: string;
   readonly schema: JsonSchema;
   readonly key_properties: readonly string[];
   readonly replication_key: string;
@@ -26,7 +38,7 @@ export interface Catalog {
 }
 
 /** Fields that are always emitted: the key and the replication key. */
-export function automaticFields(def: StreamDefinition): ReadonlySet<string> {
+export function automaticFields(def: Pick<StreamDefinition, 'keyProperties' | 'replicationKey'>): ReadonlySet<string> {
   return new Set([...def.keyProperties, def.replicationKey]);
 }
 
@@ -36,10 +48,10 @@ function schemaProperties(schema: JsonSchema): JsonObject {
 }
 
 /** The catalog the tap discovers: shipped schemas, standard metadata for every top-level field. */
-export function discoverCatalog(): Catalog {
+export function discoverCatalog(streams: readonly StreamDefinition[]): Catalog {
   return {
-    streams: STREAMS.map((def) => {
-      const schema = shippedSchema(def.name);
+    streams: streams.map((def) => {
+      const schema = def.schema();
       const automatic = automaticFields(def);
       const metadata: MetadataEntry[] = [
         {
@@ -75,8 +87,8 @@ export function discoverCatalog(): Catalog {
 }
 
 /** What a sync does for one stream, after the catalog's selection is resolved. */
-export interface StreamSelection {
-  readonly def: StreamDefinition;
+export interface StreamSelection<D extends StreamDefinition = StreamDefinition> {
+  readonly def: D;
   /** Full effective schema: the input catalog's (a user may override types), else the shipped one. */
   readonly schema: JsonSchema;
   /** Top-level fields to emit (automatic ones always included). */
@@ -89,9 +101,9 @@ export interface StreamSelection {
 }
 
 /** Every stream with every field: what a sync without `--catalog` does. */
-export function selectAll(): StreamSelection[] {
-  return STREAMS.map((def) => {
-    const schema = shippedSchema(def.name);
+export function selectAll<D extends StreamDefinition>(streams: readonly D[]): StreamSelection<D>[] {
+  return streams.map((def) => {
+    const schema = def.schema();
     return { def, schema, fields: new Set(Object.keys(schemaProperties(schema))), deliverNewFields: true };
   });
 }
@@ -126,19 +138,19 @@ function selectedFlag(value: JsonValue | undefined): boolean | undefined {
  * writes `selected: false` on those too, ignoring `inclusion`), else by its `selected`, else by
  * `selected-by-default`, else yes. Streams absent from the catalog are not synced.
  */
-export function resolveSelection(raw: unknown, source: string): StreamSelection[] {
+export function resolveSelection<D extends StreamDefinition>(raw: unknown, source: string, streams: readonly D[]): StreamSelection<D>[] {
   if (!isJsonObject(raw) || !Array.isArray(raw.streams)) {
     throw catalogError(source, 'must be a JSON object with a "streams" list');
   }
-  const byName = new Map<StreamName, StreamSelection>();
+  const byName = new Map<string, StreamSelection<D>>();
   for (const entry of raw.streams) {
     if (!isJsonObject(entry)) throw catalogError(source, 'each entry of "streams" must be an object');
     const id = entry.tap_stream_id ?? entry.stream;
     if (typeof id !== 'string') throw catalogError(source, 'an entry has no "tap_stream_id"');
-    if (!isStreamName(id)) {
-      throw catalogError(source, `unknown stream "${id}" (known: ${STREAMS.map((s) => s.name).join(', ')})`);
+    const def = streams.find((s) => s.name === id);
+    if (def === undefined) {
+      throw catalogError(source, `unknown stream "${id}" (known: ${streams.map((s) => s.name).join(', ')})`);
     }
-    const def = STREAMS.find((s) => s.name === id) as StreamDefinition;
     const schema = entry.schema;
     if (!isJsonObject(schema) || !isJsonObject(schema.properties)) {
       throw catalogError(source, `stream ${id}: "schema" must be an object schema with "properties"`);
@@ -170,11 +182,11 @@ export function resolveSelection(raw: unknown, source: string): StreamSelection[
     }
     byName.set(id, { def, schema, fields, deliverNewFields: fields.size === Object.keys(properties).length });
   }
-  return STREAMS.flatMap((def) => byName.get(def.name) ?? []);
+  return streams.flatMap((def) => byName.get(def.name) ?? []);
 }
 
 /** Reads `--catalog`/`--properties`: not found, not JSON and wrong shape are one-line catalog errors. */
-export async function loadSelection(path: string): Promise<StreamSelection[]> {
+export async function loadSelection<D extends StreamDefinition>(path: string, streams: readonly D[]): Promise<StreamSelection<D>[]> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -187,7 +199,7 @@ export async function loadSelection(path: string): Promise<StreamSelection[]> {
   } catch (error) {
     throw catalogError(path, `is not valid JSON (${safeJsonErrorMessage(error, text)})`);
   }
-  return resolveSelection(raw, path);
+  return resolveSelection(raw, path, streams);
 }
 
 /** The SCHEMA message of a selected stream: keys, bookmark property, selected fields only. */

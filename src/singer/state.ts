@@ -1,11 +1,9 @@
 import { open } from 'node:fs/promises';
 import type { DateTime } from 'luxon';
 import split2 from 'split2';
-import { safeJsonErrorMessage } from '../config/load.js';
 import { TapError } from '../errors.js';
-import { isJsonObject, type JsonObject } from '../json.js';
+import { isJsonObject, safeJsonErrorMessage, type JsonObject } from '../json.js';
 import type { Logger } from '../log.js';
-import { isStreamName, type StreamName } from '../streams/definitions.js';
 import { formatInstant, parseInstant } from '../time/iso.js';
 import type { TapState } from './messages.js';
 
@@ -20,12 +18,12 @@ function stateError(source: string, problem: string): TapError {
  * top-level keys, bookmarks of streams we do not have) are kept as they are, so the state we emit
  * loses nothing an orchestrator put there.
  */
-export function parseState(raw: unknown, source: string, now: DateTime): TapState {
+export function parseState(raw: unknown, source: string, now: DateTime, streams: readonly string[]): TapState {
   if (!isJsonObject(raw)) throw stateError(source, 'must be a JSON object like {"bookmarks": {...}}');
   const bookmarks = raw.bookmarks ?? {};
   if (!isJsonObject(bookmarks)) throw stateError(source, '"bookmarks" must be an object');
   for (const [stream, bookmark] of Object.entries(bookmarks)) {
-    if (!isStreamName(stream)) continue;
+    if (!streams.includes(stream)) continue;
     if (!isJsonObject(bookmark)) throw stateError(source, `bookmarks.${stream} must be an object`);
     const value = bookmark.replication_key_value;
     if (bookmark.replication_key !== undefined && typeof bookmark.replication_key !== 'string') {
@@ -113,7 +111,7 @@ async function* fileLines(path: string): AsyncGenerator<string> {
  * such as a tap's or a target's stdout, of which the last state counts. An empty file is an
  * empty state. Whatever else is malformed is an error: never a silent full resync.
  */
-export async function loadState(path: string, now: DateTime, log: Logger): Promise<LoadedState> {
+export async function loadState(path: string, now: DateTime, log: Logger, streams: readonly string[]): Promise<LoadedState> {
   let count = 0;
   let lineNumber = 0;
   let firstText = '';
@@ -142,17 +140,17 @@ export async function loadState(path: string, now: DateTime, log: Logger): Promi
     if (count > 1 && !isJsonObject(found.value)) throw stateError(path, `line ${lineNumber} is not a JSON object`);
     last = { value: found.value, line: lineNumber };
   }
-  if (documentLines !== undefined) return { state: parseDocument(documentLines.join('\n'), path, now, log), empty: false };
+  if (documentLines !== undefined) return { state: parseDocument(documentLines.join('\n'), path, now, log, streams), empty: false };
   if (count === 0) return { state: { bookmarks: {} }, empty: true };
-  if (count === 1) return { state: parseDocument(firstText, path, now, log), empty: false };
+  if (count === 1) return { state: parseDocument(firstText, path, now, log, streams), empty: false };
   if (last === undefined) throw stateError(path, `none of its ${count} JSON lines is a STATE message or a state`);
-  const state = parseState(last.value, path, now);
+  const state = parseState(last.value, path, now, streams);
   log.info(`state ${path}: reading the last state of its ${count} JSON lines (line ${last.line})`);
   return { state, empty: false };
 }
 
 /** One JSON document: a state, a STATE message or Meltano's `{"singer_state": ...}`. */
-function parseDocument(text: string, path: string, now: DateTime, log: Logger): TapState {
+function parseDocument(text: string, path: string, now: DateTime, log: Logger, streams: readonly string[]): TapState {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -161,7 +159,7 @@ function parseDocument(text: string, path: string, now: DateTime, log: Logger): 
   }
   const found = unwrap(raw);
   if ('other' in found) throw stateError(path, `holds a ${found.other} message, not a state or a STATE message`);
-  const state = parseState(found.value, path, now);
+  const state = parseState(found.value, path, now, streams);
   if (found.wrapper !== undefined) log.info(`state ${path}: ${UNWRAPPED[found.wrapper]}`);
   return state;
 }
@@ -174,7 +172,7 @@ function parseDocument(text: string, path: string, now: DateTime, log: Logger): 
 export function warnWithoutBookmarks(
   loaded: LoadedState,
   path: string,
-  streams: readonly StreamName[],
+  streams: readonly string[],
   startDate: DateTime,
   timezone: string,
   log: Logger,
@@ -187,13 +185,13 @@ export function warnWithoutBookmarks(
     log.warn(`state ${path} is empty, so no stream has a bookmark: ${fullSync}`);
     return;
   }
-  const others = Object.keys(loaded.state.bookmarks).filter((name) => !streams.includes(name as StreamName));
+  const others = Object.keys(loaded.state.bookmarks).filter((name) => !streams.includes(name));
   const has = others.length === 0 ? 'it has no bookmarks' : `it has bookmarks for ${others.join(', ')} only: the state of another tap?`;
   log.warn(`state ${path} has no bookmark for ${streams.join(', ')} (${has}): ${fullSync}`);
 }
 
 /** The instant through which `stream` is complete, if the state has one. */
-export function readBookmark(state: TapState, stream: StreamName): DateTime | undefined {
+export function readBookmark(state: TapState, stream: string): DateTime | undefined {
   const bookmark = state.bookmarks[stream];
   if (!isJsonObject(bookmark)) return undefined;
   const value = bookmark.replication_key_value;
@@ -201,7 +199,7 @@ export function readBookmark(state: TapState, stream: StreamName): DateTime | un
 }
 
 /** A new state whose bookmark for `stream` says it is complete through `through`. Pure. */
-export function withBookmark(state: TapState, stream: StreamName, replicationKey: string, through: DateTime): TapState {
+export function withBookmark(state: TapState, stream: string, replicationKey: string, through: DateTime): TapState {
   const bookmarks: Record<string, JsonObject> = { ...(state.bookmarks as Record<string, JsonObject>) };
   bookmarks[stream] = { replication_key: replicationKey, replication_key_value: formatInstant(through) };
   return { ...state, bookmarks };

@@ -104,6 +104,24 @@ export class SessionIndex implements SessionIdSource {
     this.covered = merged;
   }
 
+  /** Where each stream that asks for session ids has got to (follow/advance). */
+  private readonly followers = new Map<string, number>();
+
+  /** A stream that will ask for session ids from `from` on. */
+  follow(stream: string, from: DateTime): void {
+    this.followers.set(stream, from.toMillis());
+  }
+
+  /**
+   * `stream` has read up to `to`: the sessions created before every follower's position minus
+   * the lookback are done with and released, so memory stays flat over any range.
+   */
+  advance(stream: string, to: DateTime): void {
+    this.followers.set(stream, to.toMillis());
+    const oldest = Math.min(...this.followers.values());
+    this.release(DateTime.fromMillis(oldest, { zone: 'utc' }).minus(this.lookback));
+  }
+
   /** Forgets the sessions created before `before`: no window will ask for them again. */
   release(before: DateTime): void {
     const cut = before.toMillis();

@@ -1,4 +1,4 @@
-import { containsLossless, isLosslessNumber, jsonText, sameDecimal } from '../api/exact-json.js';
+import { containsLossless, isLosslessNumber, jsonText, sameDecimal } from '../exact-json.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 
 /**

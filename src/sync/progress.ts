@@ -25,7 +25,7 @@ export interface RecordCounter {
  * each line carries the records counted since the previous line of that stream, so the values of
  * a stream add up to its records in the run.
  */
-export function createRecordCounter(log: Logger, stream: string, now: () => number = Date.now): RecordCounter {
+export function createRecordCounter(log: Logger, stream: string, now: () => number): RecordCounter {
   let pending = 0;
   let lastMs = now();
   const write = (): void => {
@@ -65,7 +65,7 @@ export function createStreamProgress(
   from: DateTime,
   to: DateTime,
   sources: ProgressSources,
-  now: () => number = Date.now,
+  now: () => number,
 ): StreamProgress {
   const startedMs = now();
   const fromMs = from.toMillis();

@@ -1,12 +1,13 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import type addFormatsModule from 'ajv-formats';
 import { TapError } from '../errors.js';
-import { isLosslessNumber, jsonText } from '../api/exact-json.js';
+import { isLosslessNumber } from '../exact-json.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
 import type { Logger } from '../log.js';
 import { emittedSchema, schemaMessage, type StreamSelection } from '../singer/catalog.js';
 import type { SchemaMessage } from '../singer/messages.js';
 import { createApiTimeConverter } from '../time/api-time.js';
+import type { ConformanceIssues } from './conformance-issues.js';
 import { NEW_FIELD_SCHEMA, UNCONFORMABLE, createConformer, declaredTypes, type Conformer } from './conform.js';
 
 type AddFormats = typeof addFormatsModule.default;
@@ -30,59 +31,6 @@ export async function formatsFor(selections: readonly StreamSelection[]): Promis
   // ajv-formats is CommonJS: under NodeNext its default export arrives as the module object.
   const module = (await import('ajv-formats')).default as unknown as AddFormats;
   return module;
-}
-
-/**
- * Values that could not be conformed to their field's type without loss, per stream and field.
- * Without `strict_types` each one is warned about once per stream and field, and the counts are
- * reported at the end of the run (a WARN line and one `unconformable_values` METRIC per field);
- * with it, the first one fails the run.
- */
-export interface ConformanceIssues {
-  /** Notes one value (throws with `strict_types`); `outcome` says what became of it. */
-  note(stream: string, field: string, value: unknown, id: unknown, outcome: Outcome): void;
-  /** Logs the counts, if any. */
-  report(): void;
-  /** Counts so far, `stream.field` -> n (tests, the final report). */
-  counts(): ReadonlyMap<string, number>;
-}
-
-/** What became of an unconformable value: the field emitted as null, left out, or the whole record skipped. */
-export type Outcome = 'null' | 'left out' | 'record skipped';
-
-const excerpt = (value: unknown): string => {
-  const text = isLosslessNumber(value) ? value.value : value === undefined ? 'no value' : jsonText(value);
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
-};
-
-export function createConformanceIssues(log: Logger, strict: boolean): ConformanceIssues {
-  const counts = new Map<string, number>();
-  const outcomes = new Map<string, Outcome>();
-  return {
-    note(stream, field, value, id, outcome) {
-      const key = `${stream}.${field}`;
-      const where = id === undefined || id === null ? '' : ` (record id=${excerpt(id)})`;
-      if (strict) {
-        throw new TapError('record-invalid', `${stream}: field "${field}" value ${excerpt(value)}${where} cannot be conformed to its declared type without loss (strict_types is on)`);
-      }
-      const seen = counts.get(key);
-      counts.set(key, (seen ?? 0) + 1);
-      if (seen !== undefined) return;
-      outcomes.set(key, outcome);
-      const what = outcome === 'record skipped' ? 'the record is skipped' : outcome === 'null' ? 'it is emitted as null' : 'the field is left out of the record';
-      log.warn(`${stream}: field "${field}" value ${excerpt(value)}${where} cannot be conformed to its declared type without loss; ${what} (warned once per stream and field; counted, see the end of the run)`);
-    },
-    report() {
-      if (counts.size === 0) return;
-      const parts = [...counts].map(([key, n]) => `${key} ${n} (${outcomes.get(key) === 'record skipped' ? 'records skipped' : outcomes.get(key)})`);
-      log.warn(`values that could not be conformed to their declared type without loss: ${parts.join(', ')}`);
-      for (const [key, n] of counts) {
-        const dot = key.indexOf('.');
-        log.metric({ type: 'counter', metric: 'unconformable_values', value: n, tags: { stream: key.slice(0, dot), field: key.slice(dot + 1) } });
-      }
-    },
-    counts: () => counts,
-  };
 }
 
 /**
@@ -128,148 +76,188 @@ export interface PipelineOptions {
 const UNSAFE_FIELD = '__proto__';
 
 export function createRecordPipeline(selection: StreamSelection, options: PipelineOptions): RecordPipeline {
-  const { log, issues } = options;
-  const stream = selection.def.name;
-  const keys = new Set(selection.def.keyProperties);
-  const declared = isJsonObject(selection.schema.properties) ? selection.schema.properties : {};
-  const toUtc = createApiTimeConverter(options.zone);
-  /** Every property (declared, then new ones); the emitted ones have a conformer. */
-  const properties: JsonObject = { ...declared };
-  const emitted = new Set(selection.fields);
-  const conformers = new Map<string, Conformer>();
-  const nullable = new Set<string>();
-  const addConformer = (field: string, schema: JsonValue | undefined): Conformer => {
-    const conform = createConformer(schema, toUtc);
-    conformers.set(field, conform);
-    if (declaredTypes(schema)?.has('null') ?? true) nullable.add(field);
-    return conform;
-  };
-  for (const field of Object.keys(declared)) if (emitted.has(field)) addConformer(field, declared[field]);
-  /** Fields seen and not emitted: deselected, or new ones left out. */
-  const ignored = new Set(Object.keys(declared).filter((f) => !emitted.has(f)));
-  const leftOut: string[] = [];
-  /** Fields were added: a SCHEMA message is due (changed) and the validator is out of date (stale). */
-  let changed = false;
-  let stale = false;
+  return new StreamRecords(selection, options);
+}
 
-  const ajv = new Ajv({ allErrors: false, strictSchema: false, strictTypes: false, strictTuples: false });
-  if (options.addFormats !== undefined) options.addFormats(ajv, [...OTHER_FORMATS]);
-  // date-time fields are checked where they are conformed: the converter accepts only real
-  // date-times and writes RFC 3339 itself, so a second regex pass per value would only cost time.
-  ajv.addFormat('date-time', true);
-  const current = (): StreamSelection => ({ ...selection, schema: { ...selection.schema, properties }, fields: emitted });
-  const compile = (): ValidateFunction => {
-    try {
-      return ajv.compile(emittedSchema(current()));
-    } catch (error) {
-      throw new TapError('catalog', `stream ${stream}: its schema is not a valid JSON Schema (${(error as Error).message})`, { cause: error });
+/** The pipeline of one stream: per-field conformers built once, a validator recompiled when fields are added. */
+class StreamRecords implements RecordPipeline {
+  private readonly stream: string;
+  private readonly keys: ReadonlySet<string>;
+  /** The first key property: a bare item (not an object) becomes `{[keyField]: item}`. */
+  private readonly keyField: string;
+  private readonly toUtc: (text: string) => string | undefined;
+  /** Every property (declared, then new ones); the emitted ones have a conformer. */
+  private readonly properties: JsonObject;
+  private readonly emitted: Set<string>;
+  private readonly conformers = new Map<string, Conformer>();
+  private readonly nullable = new Set<string>();
+  /** Fields seen and not emitted: deselected, or new ones left out. */
+  private readonly ignored: Set<string>;
+  private readonly leftOut: string[] = [];
+  /** Fields were added: a SCHEMA message is due (changed) and the validator is out of date (stale). */
+  private changed = false;
+  private stale = false;
+  private readonly ajv: Ajv;
+  private validate: ValidateFunction;
+
+  constructor(
+    private readonly selection: StreamSelection,
+    private readonly options: PipelineOptions,
+  ) {
+    this.stream = selection.def.name;
+    this.keys = new Set(selection.def.keyProperties);
+    this.keyField = selection.def.keyProperties[0] ?? 'id';
+    const declared = isJsonObject(selection.schema.properties) ? selection.schema.properties : {};
+    this.toUtc = createApiTimeConverter(options.zone);
+    this.properties = { ...declared };
+    this.emitted = new Set(selection.fields);
+    for (const field of Object.keys(declared)) if (this.emitted.has(field)) this.addConformer(field, declared[field]);
+    this.ignored = new Set(Object.keys(declared).filter((f) => !this.emitted.has(f)));
+    this.ajv = new Ajv({ allErrors: false, strictSchema: false, strictTypes: false, strictTuples: false });
+    if (options.addFormats !== undefined) options.addFormats(this.ajv, [...OTHER_FORMATS]);
+    // date-time fields are checked where they are conformed: the converter accepts only real
+    // date-times and writes RFC 3339 itself, so a second regex pass per value would only cost time.
+    this.ajv.addFormat('date-time', true);
+    this.validate = this.compile();
+  }
+
+  toRecord(item: JsonValue): JsonObject | undefined {
+    const record = isJsonObject(item) && !isLosslessNumber(item) ? this.conformObject(item) : this.bareRecord(item);
+    if (record === undefined) return undefined;
+    if (this.stale) {
+      this.validate = this.compile();
+      this.stale = false;
     }
-  };
-  let validate = compile();
+    return this.check(record) ? record : undefined;
+  }
+
+  schemaMessage(): SchemaMessage {
+    return schemaMessage(this.current());
+  }
+
+  takeSchemaChange(): SchemaMessage | undefined {
+    if (!this.changed) return undefined;
+    this.changed = false;
+    return schemaMessage(this.current());
+  }
+
+  finish(): void {
+    if (this.leftOut.length === 0) return;
+    this.options.log.info(
+      `${this.stream}: new fields left out, because the catalog deselects some fields of this stream: ${this.leftOut.join(', ')} (select them in the catalog to keep them)`,
+    );
+    this.leftOut.length = 0;
+  }
+
+  /**
+   * The item is ours (fresh from JSON.parse): when it holds only emitted fields it becomes the
+   * record itself, with no copy; otherwise the emitted fields are copied out.
+   */
+  private conformObject(item: JsonObject): JsonObject | undefined {
+    const { issues } = this.options;
+    let foreign = false;
+    for (const key in item) {
+      const conform = this.conformers.get(key) ?? (this.ignored.has(key) ? undefined : this.newField(key));
+      if (conform === undefined) {
+        foreign = true;
+        continue;
+      }
+      const value = item[key];
+      const conformed = conform(value);
+      if (conformed === value) continue;
+      if (conformed !== UNCONFORMABLE) {
+        item[key] = conformed;
+      } else if (this.keys.has(key)) {
+        issues.note(this.stream, key, value, value, 'record skipped');
+        return undefined;
+      } else if (this.nullable.has(key)) {
+        issues.note(this.stream, key, value, item[this.keyField], 'null');
+        item[key] = null;
+      } else {
+        issues.note(this.stream, key, value, item[this.keyField], 'left out');
+        delete item[key];
+      }
+    }
+    if (!foreign) return item;
+    const record: JsonObject = {};
+    for (const key in item) if (this.conformers.has(key)) record[key] = item[key] as JsonValue;
+    return record;
+  }
+
+  /** A bare value (the API's example lists ids): the record of its key alone. */
+  private bareRecord(item: JsonValue): JsonObject | undefined {
+    const key = this.conformers.get(this.keyField)?.(item) ?? item;
+    if (key === UNCONFORMABLE) {
+      this.options.issues.note(this.stream, this.keyField, item, undefined, 'record skipped');
+      return undefined;
+    }
+    return { [this.keyField]: key };
+  }
+
+  private addConformer(field: string, schema: JsonValue | undefined): Conformer {
+    const conform = createConformer(schema, this.toUtc);
+    this.conformers.set(field, conform);
+    if (declaredTypes(schema)?.has('null') ?? true) this.nullable.add(field);
+    return conform;
+  }
+
+  private current(): StreamSelection {
+    return { ...this.selection, schema: { ...this.selection.schema, properties: this.properties }, fields: this.emitted };
+  }
+
+  private compile(): ValidateFunction {
+    try {
+      return this.ajv.compile(emittedSchema(this.current()));
+    } catch (error) {
+      throw new TapError('catalog', `stream ${this.stream}: its schema is not a valid JSON Schema (${(error as Error).message})`, { cause: error });
+    }
+  }
 
   /** A field seen for the first time: delivered (and its schema changed), or left out. */
-  const newField = (field: string): Conformer | undefined => {
-    ignored.add(field);
+  private newField(field: string): Conformer | undefined {
+    const { log } = this.options;
+    this.ignored.add(field);
     if (field === UNSAFE_FIELD) {
-      log.warn(`${stream}: the API returned a field named "${UNSAFE_FIELD}", which cannot be a record field; it is left out`);
+      log.warn(`${this.stream}: the API returned a field named "${UNSAFE_FIELD}", which cannot be a record field; it is left out`);
       return undefined;
     }
-    if (!selection.deliverNewFields) {
-      leftOut.push(field);
+    if (!this.selection.deliverNewFields) {
+      this.leftOut.push(field);
       return undefined;
     }
-    ignored.delete(field);
-    properties[field] = NEW_FIELD_SCHEMA;
-    emitted.add(field);
-    changed = true;
-    stale = true;
-    log.info(`${stream}: new field "${field}" (not in the schema) is delivered as ${JSON.stringify(NEW_FIELD_SCHEMA.type)}; a SCHEMA message with it precedes its first record`);
-    return addConformer(field, NEW_FIELD_SCHEMA);
-  };
+    this.ignored.delete(field);
+    this.properties[field] = NEW_FIELD_SCHEMA;
+    this.emitted.add(field);
+    this.changed = true;
+    this.stale = true;
+    log.info(
+      `${this.stream}: new field "${field}" (not in the schema) is delivered as ${JSON.stringify(NEW_FIELD_SCHEMA.type)}; a SCHEMA message with it precedes its first record`,
+    );
+    return this.addConformer(field, NEW_FIELD_SCHEMA);
+  }
 
   /** Validates `record`, replacing what the schema refuses; false when the record must be skipped. */
-  // Read as a boolean, not as ajv's type guard, which would narrow `record` to never below.
-  const valid = (record: JsonObject): boolean => validate(record);
-  const check = (record: JsonObject): boolean => {
+  private check(record: JsonObject): boolean {
+    const { issues } = this.options;
+    // Read as a boolean, not as ajv's type guard, which would narrow `record` to never below.
+    const valid = (r: JsonObject): boolean => this.validate(r);
     for (let tries = 0; !valid(record); tries += 1) {
-      const error = validate.errors?.[0];
+      const error = this.validate.errors?.[0];
       const missing = error?.keyword === 'required' ? (error.params as { missingProperty?: string }).missingProperty : undefined;
       const field = missing ?? error?.instancePath.split('/')[1];
-      if (field === undefined || field === '' || keys.has(field) || missing !== undefined || tries > conformers.size) {
-        issues.note(stream, field || 'record', field ? record[field] : record, record.id, 'record skipped');
+      if (field === undefined || field === '' || this.keys.has(field) || missing !== undefined || tries > this.conformers.size) {
+        issues.note(this.stream, field || 'record', field ? record[field] : record, record[this.keyField], 'record skipped');
         return false;
       }
       const value = record[field];
-      if (nullable.has(field) && value !== null) {
-        issues.note(stream, field, value, record.id, 'null');
+      if (this.nullable.has(field) && value !== null) {
+        issues.note(this.stream, field, value, record[this.keyField], 'null');
         record[field] = null;
       } else {
-        issues.note(stream, field, value, record.id, 'left out');
+        issues.note(this.stream, field, value, record[this.keyField], 'left out');
         delete record[field];
       }
     }
     return true;
-  };
-
-  return {
-    toRecord(item) {
-      let record: JsonObject;
-      if (isJsonObject(item) && !isLosslessNumber(item)) {
-        // The item is ours (fresh from JSON.parse): when it holds only emitted fields it becomes
-        // the record itself, with no copy; otherwise the emitted fields are copied out.
-        let foreign = false;
-        for (const key in item) {
-          const conform = conformers.get(key) ?? (ignored.has(key) ? undefined : newField(key));
-          if (conform === undefined) {
-            foreign = true;
-            continue;
-          }
-          const value = item[key];
-          const conformed = conform(value);
-          if (conformed === value) continue;
-          if (conformed !== UNCONFORMABLE) {
-            item[key] = conformed;
-          } else if (keys.has(key)) {
-            issues.note(stream, key, value, value, 'record skipped');
-            return undefined;
-          } else if (nullable.has(key)) {
-            issues.note(stream, key, value, item.id, 'null');
-            item[key] = null;
-          } else {
-            issues.note(stream, key, value, item.id, 'left out');
-            delete item[key];
-          }
-        }
-        if (foreign) {
-          record = {};
-          for (const key in item) if (conformers.has(key)) record[key] = item[key] as JsonValue;
-        } else {
-          record = item;
-        }
-      } else {
-        const id = conformers.get('id')?.(item) ?? item;
-        if (id === UNCONFORMABLE) {
-          issues.note(stream, 'id', item, undefined, 'record skipped');
-          return undefined;
-        }
-        record = { id };
-      }
-      if (stale) {
-        validate = compile();
-        stale = false;
-      }
-      return check(record) ? record : undefined;
-    },
-    schemaMessage: () => schemaMessage(current()),
-    takeSchemaChange() {
-      if (!changed) return undefined;
-      changed = false;
-      return schemaMessage(current());
-    },
-    finish() {
-      if (leftOut.length === 0) return;
-      log.info(`${stream}: new fields left out, because the catalog deselects some fields of this stream: ${leftOut.join(', ')} (select them in the catalog to keep them)`);
-      leftOut.length = 0;
-    },
-  };
+  }
 }

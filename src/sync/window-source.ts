@@ -1,5 +1,5 @@
 import { DateTime, Duration } from 'luxon';
-import type { Settings } from '../config/settings-types.js';
+import type { EngineSettings as Settings } from './stream.js';
 import { nextWindowEnd, planWindows, type Window } from '../time/windows.js';
 
 /**

@@ -93,6 +93,8 @@ export interface RecordedRequest {
   readonly atMs: number;
   /** The injected fault that answered it, or 'dead' after dieAfter(). */
   fault?: FaultKind | 'dead';
+  /** True when the client closed the connection before the answer was complete (an aborted request). */
+  closedByClient?: boolean;
 }
 
 export interface FakeApi {
@@ -190,6 +192,13 @@ function sortSessions(items: SessionItem[], key: SessionsQuery['sortKey'], order
     const y = b[key];
     const base = typeof x === 'number' && typeof y === 'number' ? x - y : x < y ? -1 : x > y ? 1 : 0;
     return sign * base || a.id - b.id;
+  });
+}
+
+/** Marks `record` closedByClient when the connection closes before its answer is complete. */
+function noteClientClose(res: ServerResponse, record: RecordedRequest): void {
+  res.on('close', () => {
+    if (!res.writableFinished && record.fault !== 'dead') record.closedByClient = true;
   });
 }
 
@@ -338,6 +347,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       atMs: now(),
     };
     requests.push(record);
+    noteClientClose(res, record);
     if (takeDeath()) {
       record.fault = 'dead';
       req.socket.destroy();

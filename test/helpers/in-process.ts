@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { DateTime } from 'luxon';
 import type { Clock } from '../../src/clock.js';
+import type { WemasyStream } from '../../src/streams/stream.js';
 import { runTap } from '../../src/tap.js';
 import { parseMessages, type SingerMessage } from './run-tap.js';
 
@@ -146,7 +147,7 @@ export interface InProcessRun {
 
 export async function runInProcess(
   args: readonly string[],
-  options: { clock: Clock; stdout?: Writable & { text(): string }; env?: NodeJS.ProcessEnv },
+  options: { clock: Clock; stdout?: Writable & { text(): string }; env?: NodeJS.ProcessEnv; streams?: readonly WemasyStream[] },
 ): Promise<InProcessRun> {
   const stdout = options.stdout ?? collectingStdout();
   let stderr = '';
@@ -157,7 +158,7 @@ export async function runInProcess(
     },
     env: options.env ?? {},
     clock: options.clock,
-  });
+  }, options.streams);
   const text = stdout.text();
   const messages = parseMessages(text);
   const states = messages.filter((m) => m.type === 'STATE').map((m) => m.value as NonNullable<SingerMessage['value']>);

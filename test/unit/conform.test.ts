@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJsonExact, sameDecimal } from '../../src/api/exact-json.js';
+import { parseJsonExact, sameDecimal } from '../../src/exact-json.js';
 import { UNCONFORMABLE, createConformer } from '../../src/sync/conform.js';
 
 const toUtc = (text: string): string | undefined => (/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(text) ? `${text.replace(' ', 'T')}Z` : undefined);

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { prng as rng } from '../helpers/prng.js';
-import { isLosslessNumber, sameDecimal } from '../../src/api/exact-json.js';
+import { isLosslessNumber, sameDecimal } from '../../src/exact-json.js';
 import { JsonStreamError, parseItemsStream, parseItemsText, type JsonStreamErrorCode } from '../../src/api/json-items.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { discoverCatalog } from '../../src/singer/catalog.js';
-import { extendCatalog } from '../../src/singer/sample.js';
+import { extendCatalog } from '../../src/discover.js';
+import { STREAMS } from '../../src/streams/index.js';
 
 describe('extendCatalog', () => {
   it('adds only fields the schema lacks, from object items, with available metadata; other streams unchanged', () => {
-    const catalog = discoverCatalog();
+    const catalog = discoverCatalog(STREAMS);
     const extended = extendCatalog(catalog, {
       sessions: [{ id: 1, browser: 'x', extra: 'a' }, 7, 'bare', { id: 2, extra: null, more: 3.5 }, { id: 3, more: { a: 1 } }],
       visits: [],

@@ -14,16 +14,16 @@
  * catalog is printed anyway, with a warning: discovery itself never fails on the network.
  */
 import type { DateTime } from 'luxon';
-import type { WemasyApi } from '../api/wemasy.js';
-import { loadRawConfig } from '../config/load.js';
-import type { Settings } from '../config/settings-types.js';
-import { TapError, describeError } from '../errors.js';
-import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
-import type { Logger } from '../log.js';
-import { NEW_FIELD_SCHEMA } from '../sync/conform.js';
-import { shippedSchema, type StreamName } from '../streams/definitions.js';
-import type { TapIo } from '../io.js';
-import { discoverCatalog, type Catalog, type CatalogEntry, type MetadataEntry } from './catalog.js';
+import type { WemasyApi } from './api/wemasy.js';
+import { loadRawConfig } from './config/load.js';
+import type { Settings } from './config/settings-types.js';
+import { TapError, describeError } from './errors.js';
+import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
+import type { Logger } from './log.js';
+import { discoverCatalog, type Catalog, type CatalogEntry, type MetadataEntry } from './singer/catalog.js';
+import type { WemasyStream } from './streams/stream.js';
+import { NEW_FIELD_SCHEMA } from './sync/conform.js';
+import type { TapIo } from './io.js';
 
 /** Largest list-sessions page asked for while sampling. */
 const SAMPLE_PAGE_SIZE = 100;
@@ -33,8 +33,8 @@ const SAMPLE_MAX_DELAY_MS = 5_000;
 const SAMPLE_TIMEOUT_MS = 30_000;
 
 /** What `--discover` prints: the shipped catalog, or the sampled one when `discover_sample` is on. */
-export async function discover(configSources: readonly string[], io: TapIo, log: Logger): Promise<Catalog> {
-  const shipped = discoverCatalog();
+export async function discover(configSources: readonly string[], io: TapIo, log: Logger, streams: readonly WemasyStream[]): Promise<Catalog> {
+  const shipped = discoverCatalog(streams);
   if (configSources.length === 0) return shipped;
   let raw: JsonObject;
   try {
@@ -53,12 +53,12 @@ export async function discover(configSources: readonly string[], io: TapIo, log:
   }
   try {
     const now = io.clock.now();
-    const { parseSettings } = await import('../config/settings.js');
+    const { parseSettings } = await import('./config/settings.js');
     const settings = parseSettings(raw, { now, log });
     log.addSecret(settings.apiToken);
-    const { connect } = await import('../commands.js');
+    const { connect } = await import('./commands.js');
     const { api } = connect(samplingSettings(settings), io, log);
-    return await sampleCatalog(shipped, api, settings, now, log);
+    return await sampleCatalog(shipped, api, settings, now, log, streams);
   } catch (error) {
     if (io.signal?.aborted) throw error;
     log.warn(`discover_sample: sampling failed, printing the shipped catalog: ${describeError(error)}`);
@@ -82,12 +82,12 @@ function samplingSettings(settings: Settings): Settings {
 }
 
 /** The API items of one sample: a page of sessions, and the visits and conversions of those sessions. */
-export type StreamSamples = Readonly<Record<StreamName, readonly JsonValue[]>>;
+export type StreamSamples = Readonly<Record<string, readonly JsonValue[]>>;
 
 /** Reads the sample: at most three requests. */
 export async function readSample(api: WemasyApi, settings: Settings, now: DateTime, log: Logger): Promise<StreamSamples> {
-  const { safeEdgeAtOrBefore } = await import('../time/windows.js');
-  const { toApiRange } = await import('../time/api-time.js');
+  const { safeEdgeAtOrBefore } = await import('./time/windows.js');
+  const { toApiRange } = await import('./time/api-time.js');
   const zone = settings.timezone;
   const last = now.startOf('second');
   const until = settings.endDate !== undefined && settings.endDate < last ? settings.endDate : last;
@@ -119,11 +119,19 @@ export async function readSample(api: WemasyApi, settings: Settings, now: DateTi
 }
 
 /** Samples the API and returns `catalog` with the fields it found added. */
-export async function sampleCatalog(catalog: Catalog, api: WemasyApi, settings: Settings, now: DateTime, log: Logger): Promise<Catalog> {
+export async function sampleCatalog(
+  catalog: Catalog,
+  api: WemasyApi,
+  settings: Settings,
+  now: DateTime,
+  log: Logger,
+  streams: readonly WemasyStream[],
+): Promise<Catalog> {
   const samples = await readSample(api, settings, now, log);
   const extended = extendCatalog(catalog, samples);
   for (const entry of extended.streams) {
-    const shipped = Object.keys(shippedSchema(entry.stream).properties as JsonObject);
+    const stream = streams.find((s) => s.name === entry.stream);
+    const shipped = stream === undefined ? [] : Object.keys(stream.schema().properties as JsonObject);
     const added = Object.keys(entry.schema.properties as JsonObject).filter((f) => !shipped.includes(f));
     if (added.length > 0) log.info(`discover_sample: ${entry.stream}: added ${added.join(', ')}`);
   }
