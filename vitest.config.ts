@@ -3,8 +3,13 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    setupFiles: ['test/setup.ts'],
+    // Watchdogs, not assertions: no test may hang, but on a 2-core machine shared by several
+    // suites a test may take several times what it takes alone.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     restoreMocks: true,
+    // `npm run coverage`: v8 coverage of src/ as the in-process tests run it (spawned children are not seen).
+    coverage: { provider: 'v8', include: ['src/**'], reporter: ['text', 'text-summary'] },
   },
 });

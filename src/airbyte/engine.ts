@@ -5,6 +5,7 @@
  * so that a change of the engine's API touches the Airbyte face here and nowhere else; the rest
  * of src/airbyte/ speaks only of the types below.
  */
+import type { DateTime } from 'luxon';
 import { connect, syncSelected } from '../commands.js';
 import { loadRawConfig } from '../config/load.js';
 import { parseSettings } from '../config/settings.js';
@@ -116,7 +117,18 @@ export function withoutBookmarks(state: TapState, streams: readonly string[]): T
   return { ...state, bookmarks };
 }
 
+/** The instant (ms) a sync starting at `startedAt` ends: a stream whose bookmark reaches it is done. */
+export function syncEndMs(settings: Settings, startedAt: DateTime): number {
+  return runEnd(settings, startedAt).toMillis();
+}
+
 /** Runs the sync engine over `selection` from `state`, writing into `port`; returns the final state. */
-export async function sync(selection: Selection, state: TapState, settings: Settings, port: EnginePort, io: TapIo, log: Logger): Promise<TapState> {
-  return syncSelected(selection.selections, state, { settings, writer: port, io, log });
+export async function sync(
+  selection: Selection,
+  state: TapState,
+  run: { readonly settings: Settings; readonly startedAt: DateTime; readonly port: EnginePort },
+  io: TapIo,
+  log: Logger,
+): Promise<TapState> {
+  return syncSelected(selection.selections, state, { settings: run.settings, writer: run.port, io, log, startedAt: run.startedAt });
 }

@@ -6,7 +6,8 @@
  *   its stream_state the stream's bookmark, with the count of records since that stream's last STATE;
  * - SCHEMA → nothing (Airbyte has no such message; the catalog carries the schemas);
  * - stream status: STARTED before the sync, RUNNING at a stream's first record or bookmark,
- *   then COMPLETE for every stream when the sync ends, or INCOMPLETE when it fails.
+ *   COMPLETE once its bookmark reaches the sync's end (or when the sync ends, for a stream with
+ *   nothing to read), INCOMPLETE for the streams not complete when the sync fails.
  */
 import type { Clock } from '../clock.js';
 import type { JsonObject } from '../json.js';
@@ -15,23 +16,30 @@ import type { AirbyteOutput } from './output.js';
 import { streamStatus, type StreamStatus } from './protocol.js';
 
 export interface AirbytePort extends EnginePort {
-  /** Prints a status for every stream of the run. */
+  /** Prints a status for every stream of the run not COMPLETE yet. */
   statusAll(status: StreamStatus): Promise<void>;
 }
 
 interface StreamProgress {
   running: boolean;
+  complete: boolean;
   /** The bookmark last printed, as JSON text. */
   printed: string | undefined;
   /** Records since this stream's last STATE. */
   records: number;
 }
 
-export function createAirbytePort(output: AirbyteOutput, streams: readonly string[], initial: TapState, clock: Clock): AirbytePort {
+export function createAirbytePort(
+  output: AirbyteOutput,
+  streams: readonly string[],
+  initial: TapState,
+  options: { readonly clock: Clock; /** The sync's end: a bookmark there completes its stream. */ readonly endMs: number },
+): AirbytePort {
+  const { clock } = options;
   const progress = new Map<string, StreamProgress>(
     streams.map((name) => {
       const bookmark = bookmarkOf(initial, name);
-      return [name, { running: false, printed: bookmark === undefined ? undefined : JSON.stringify(bookmark), records: 0 }];
+      return [name, { running: false, complete: false, printed: bookmark === undefined ? undefined : JSON.stringify(bookmark), records: 0 }];
     }),
   );
   const counts = { SCHEMA: 0, RECORD: 0, STATE: 0 };
@@ -65,6 +73,11 @@ export function createAirbytePort(output: AirbyteOutput, streams: readonly strin
         type: 'STATE',
         state: { type: 'STREAM', stream: { stream_descriptor: { name }, stream_state: bookmark }, sourceStats: { recordCount } },
       });
+      const through = typeof bookmark.replication_key_value === 'string' ? Date.parse(bookmark.replication_key_value) : Number.NaN;
+      if (through >= options.endMs) {
+        stream.complete = true;
+        await output.write(streamStatus(name, 'COMPLETE', clock.nowMs()));
+      }
     }
   };
 
@@ -79,7 +92,11 @@ export function createAirbytePort(output: AirbyteOutput, streams: readonly strin
     writeRecord,
     flush: () => output.flush(),
     async statusAll(status) {
-      for (const name of progress.keys()) await output.write(streamStatus(name, status, clock.nowMs()));
+      for (const [name, stream] of progress) {
+        if (stream.complete) continue;
+        if (status === 'COMPLETE') stream.complete = true;
+        await output.write(streamStatus(name, status, clock.nowMs()));
+      }
       await output.flush();
     },
   };

@@ -7,7 +7,7 @@
  */
 import type { TapIo } from '../io.js';
 import type { Logger } from '../log.js';
-import { loadSettings, selectStreams, sync, validateState, withoutBookmarks, type TapState } from './engine.js';
+import { loadSettings, selectStreams, sync, syncEndMs, validateState, withoutBookmarks, type TapState } from './engine.js';
 import { loadConfiguredCatalog, loadIncomingState } from './inputs.js';
 import type { AirbyteOutput } from './output.js';
 import { createAirbytePort } from './port.js';
@@ -37,10 +37,11 @@ export async function read(args: ReadArgs, io: TapIo, output: AirbyteOutput, log
   log.info(
     `source-wemasy: reading ${selection.streams.map((s) => `${s.name} (${fullRefresh.includes(s.name) ? 'full_refresh' : 'incremental'})`).join(', ') || 'no streams'}`,
   );
-  const port = createAirbytePort(output, selection.streams.map((s) => s.name), state, io.clock);
+  const startedAt = io.clock.now();
+  const port = createAirbytePort(output, selection.streams.map((s) => s.name), state, { clock: io.clock, endMs: syncEndMs(settings, startedAt) });
   await port.statusAll('STARTED');
   try {
-    await sync(selection, state, settings, port, io, log);
+    await sync(selection, state, { settings, startedAt, port }, io, log);
   } catch (error) {
     await port.statusAll('INCOMPLETE').catch(() => undefined);
     throw error;

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeApi, type FakeApi } from '../fake-api/server.js';
@@ -11,14 +11,17 @@ const TOKEN = 'airbyte-bin-token-93c4';
 let api: FakeApi;
 let dir: string;
 
-function source(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function source(args: readonly string[], onStdout?: (text: string, child: ChildProcess) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.LOG_LEVEL;
     const child = spawn(process.execPath, [SOURCE_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      onStdout?.(stdout, child);
+    });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const watchdog = setTimeout(() => child.kill('SIGKILL'), 25_000);
     child.on('error', reject);
@@ -77,7 +80,33 @@ describe('source-wemasy, the process', () => {
     expect(run.code, run.stdout.slice(-1000)).toBe(0);
     const messages = airbyteMessages(run.stdout);
     expect(messages.filter((m) => m.type === 'RECORD').length).toBeGreaterThan(0);
-    expect(messages.slice(-2).map((m) => `${m.trace?.stream_status?.stream_descriptor.name} ${m.trace?.stream_status?.status}`)).toEqual(['sessions COMPLETE', 'visits COMPLETE']);
+    const statuses = messages.flatMap((m) => (m.trace?.stream_status === undefined ? [] : [`${m.trace.stream_status.stream_descriptor.name} ${m.trace.stream_status.status}`]));
+    expect(statuses.filter((s) => s.endsWith('COMPLETE'))).toEqual(['sessions COMPLETE', 'visits COMPLETE']);
     expect(run.stdout + run.stderr).not.toContain(TOKEN);
+  });
+
+  it('SIGTERM during read: exit 143, streams INCOMPLETE, a transient_error, no bookmark past what was printed', async () => {
+    api.reset();
+    // The visits request of the first window hangs: the first STATE (sessions) is printed, then the signal.
+    api.inject({ kind: 'slow', endpoint: 'visits', delayMs: 20_000 });
+    const config = writeJson(dir, 'config-term.json', { api_token: TOKEN, base_url: api.url, start_date: '2026-01-01', end_date: '2026-01-03', requests_per_minute: 100_000 });
+    const discovered = await source(['discover', '--config', config]);
+    const streams = airbyteMessages(discovered.stdout)[0]?.catalog?.streams as AirbyteStream[];
+    const catalog = writeJson(dir, 'catalog-term.json', configuredCatalogOf(streams, { sessions: 'incremental', visits: 'incremental' }));
+    let sent = false;
+    const run = await source(['read', '--config', config, '--catalog', catalog], (text, child) => {
+      if (!sent && text.includes('"type":"STATE"')) {
+        sent = true;
+        child.kill('SIGTERM');
+      }
+    });
+    expect(sent).toBe(true);
+    expect(run.code).toBe(143);
+    const messages = airbyteMessages(run.stdout);
+    const tail = messages.filter((m) => m.type === 'TRACE').slice(-3);
+    expect(tail.map((m) => m.trace?.stream_status?.status ?? m.trace?.error?.failure_type)).toEqual(['INCOMPLETE', 'INCOMPLETE', 'transient_error']);
+    expect(tail[2]?.trace?.error?.message).toBe('interrupted by SIGTERM; the last STATE printed is where the next read resumes');
+    const states = messages.filter((m) => m.type === 'STATE').map((m) => m.state?.stream.stream_descriptor.name);
+    expect(states).toEqual(['sessions']);
   });
 });

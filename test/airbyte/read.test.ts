@@ -94,7 +94,11 @@ describe('read, compared with the Singer face over the same range', () => {
     // A RECORD carries emitted_at in milliseconds, and a STATE never comes before the records it covers.
     const first = airbyte.messages.find((m) => m.type === 'RECORD');
     expect(Number.isInteger(first?.record?.emitted_at)).toBe(true);
-    expect(airbyte.messages.at(-1)?.trace?.stream_status?.status).toBe('COMPLETE');
+    // A stream is COMPLETE right after the STATE that takes its bookmark to the sync's end.
+    for (const stream of STREAMS) {
+      const at = airbyte.messages.findIndex((m) => m.trace?.stream_status?.status === 'COMPLETE' && m.trace.stream_status.stream_descriptor.name === stream);
+      expect(airbyte.messages[at - 1]?.state?.stream, stream).toEqual({ stream_descriptor: { name: stream }, stream_state: { replication_key: 'created_at', replication_key_value: '2026-01-02T23:00:00Z' } });
+    }
   });
 
   it('the per-stream state it printed resumes it as the Singer state resumes the Singer face', async () => {
@@ -195,6 +199,19 @@ describe('read fails with a TRACE error a person can act on', () => {
     expect(run.stdout + run.stderr).not.toContain(TOKEN);
     // The sessions window that completed before the failure kept its bookmark.
     expect(Object.keys(run.bookmarks())).toEqual(['sessions']);
+  });
+
+  it('a failure in the last conversions request: the streams already through the end stay COMPLETE, conversions INCOMPLETE', async () => {
+    const catalog = configuredCatalogOf(discovered, ALL_INCREMENTAL);
+    const cfg = config('2026-01-02');
+    await read(cfg, catalog);
+    const conversions = api.requests.filter((r) => r.endpoint === 'conversions').length;
+    api.reset();
+    api.inject({ kind: '403', endpoint: 'conversions', after: conversions - 1 });
+    const run = await read(cfg, catalog);
+    expect(run.code).toBe(1);
+    expect(run.statuses().filter((s) => !s.endsWith('RUNNING') && !s.endsWith('STARTED'))).toEqual(['sessions COMPLETE', 'visits COMPLETE', 'conversions INCOMPLETE']);
+    expect(run.errors().map((e) => e.failure_type)).toEqual(['config_error']);
   });
 
   it('a server that keeps failing: transient_error, exit 1', async () => {

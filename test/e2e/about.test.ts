@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { runTap, tempDir, writeJson } from '../helpers/run-tap.js';
+import { runInProcess } from '../helpers/in-process.js';
+import { tempDir, writeJson } from '../helpers/run-tap.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const configSchema = JSON.parse(readFileSync(new URL('../../schemas/config.json', import.meta.url), 'utf8')) as {
@@ -24,7 +25,7 @@ function readmeTable(): string[] {
 
 describe('--about', () => {
   it("README's settings table is the table of --about --format markdown (run `npm run readme` when this fails)", async () => {
-    const run = await runTap(['--about', '--format', 'markdown']);
+    const run = await runInProcess(['--about', '--format', 'markdown']);
     expect(run.code).toBe(0);
     const lines = run.stdout.split('\n');
     const settingsAt = lines.indexOf('## Settings');
@@ -37,7 +38,7 @@ describe('--about', () => {
   it('--format json: name, description, version, sdk_version, capabilities, and settings = schemas/config.json', async () => {
     const dir = tempDir();
     const config = writeJson(dir, 'config.json', { api_token: TOKEN, start_date: '2026-01-01' });
-    const run = await runTap(['--about', '--format', 'json', '--config', config, '--config', 'ENV'], {
+    const run = await runInProcess(['--about', '--format', 'json', '--config', config, '--config', 'ENV'], {
       env: { TAP_WEMASY_API_TOKEN: ENV_TOKEN, MELTANO_EXTRACT_API_TOKEN: ENV_TOKEN },
     });
     expect(run.code).toBe(0);
@@ -52,7 +53,7 @@ describe('--about', () => {
     expect(about.settings).toEqual(configSchema);
     expect(about.settings).not.toHaveProperty('properties.api_token.default');
     for (const format of ['text', 'json', 'markdown']) {
-      const out = await runTap(['--about', '--format', format, '--config', config, '--config', 'ENV'], { env: { TAP_WEMASY_API_TOKEN: ENV_TOKEN } });
+      const out = await runInProcess(['--about', '--format', format, '--config', config, '--config', 'ENV'], { env: { TAP_WEMASY_API_TOKEN: ENV_TOKEN } });
       expect(out.code).toBe(0);
       expect(`${out.stdout}${out.stderr}`).not.toContain(TOKEN);
       expect(`${out.stdout}${out.stderr}`).not.toContain(ENV_TOKEN);

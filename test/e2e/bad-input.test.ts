@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeApi, type FakeApi } from '../fake-api/server.js';
 import { STACK_TRACE } from '../helpers/checks.js';
 import { byId, expectedRecords } from '../helpers/expected.js';
-import { criticalLines, runTap, tempDir, writeJson } from '../helpers/run-tap.js';
+import { runInProcess } from '../helpers/in-process.js';
+import { criticalLines, tempDir, writeJson } from '../helpers/run-tap.js';
 
 /**
  * Bad config, state and catalog: exit 2, exactly one CRITICAL line that names what is wrong, no
@@ -176,7 +177,7 @@ const cases: [string, Case][] = [
 
 describe.concurrent('bad input: exit 2, one CRITICAL line naming the problem, nothing synced', () => {
   it.each(cases)('%s', async (_name, c) => {
-    const run = await runTap(argsFor(c, quiet.url));
+    const run = await runInProcess(argsFor(c, quiet.url));
     expect(run.code, run.stderr).toBe(2);
     const critical = criticalLines(run.stderr);
     expect(critical, run.stderr).toHaveLength(1);
@@ -199,7 +200,7 @@ describe('a misspelt setting stops the run: exit 2, exactly one stderr line nami
     ['api_tokn', { api_tokn: 'test-token' }, ['api_token'], 'invalid config: api_tokn: unknown setting (did you mean api_token?); api_token: is missing (required)'],
   ];
   it.each(misspelt)('%s', async (_name, config, without, line) => {
-    const run = await runTap(argsFor({ config, without, says: /./ }, quiet.url));
+    const run = await runInProcess(argsFor({ config, without, says: /./ }, quiet.url));
     expect(run.code, run.stderr).toBe(2);
     expect(stderrLines(run.stderr)).toEqual([`CRITICAL ${line}`]);
     expect(run.stdout).not.toContain('"RECORD"');
@@ -216,7 +217,7 @@ describe('a misspelt setting stops the run: exit 2, exactly one stderr line nami
       TAP_WEMASY__SELECT: '["visits.*"]',
       TAP_WEMASY__SCHEMA: '{}',
     };
-    const run = await runTap(['--config', 'ENV'], { env });
+    const run = await runInProcess(['--config', 'ENV'], { env });
     expect(run.code, run.stderr).toBe(2);
     expect(stderrLines(run.stderr)).toEqual(['CRITICAL environment variable TAP_WEMASY_TIMZONE is not a setting (did you mean TAP_WEMASY_TIMEZONE?)']);
     expect(run.stdout).toBe('');
@@ -226,7 +227,7 @@ describe('a misspelt setting stops the run: exit 2, exactly one stderr line nami
 
 describe('input that is fine', () => {
   it('unknown settings far from every known one: a WARNING naming them, and the run succeeds', async () => {
-    const run = await runTap(argsFor({ config: { frobnicate: 1, user_agent: 'etl/1.0' }, says: /./ }, live.url));
+    const run = await runInProcess(argsFor({ config: { frobnicate: 1, user_agent: 'etl/1.0' }, says: /./ }, live.url));
     expect(run.code, run.stderr).toBe(0);
     const warnings = run.stderr.split('\n').filter((line) => / WARN /.test(line));
     expect(warnings.map((line) => line.replace(/^\S+ /, ''))).toEqual(['WARN ignoring unknown settings: frobnicate, user_agent']);
@@ -236,7 +237,7 @@ describe('input that is fine', () => {
 
   it('lookback_window PT0S is allowed, and so are an empty state file and null settings', async () => {
     const args = argsFor({ config: { lookback_window: 'PT0S', session_ids: null, conversion_types: null }, state: raw(''), says: /./ }, live.url);
-    const run = await runTap(args);
+    const run = await runInProcess(args);
     expect(run.code, run.stderr).toBe(0);
     expect(criticalLines(run.stderr)).toEqual([]);
   });
@@ -296,7 +297,7 @@ describe('stack traces', () => {
   });
 
   it('bad input never prints a stack trace without --debug (LOG_LEVEL=debug included)', async () => {
-    const run = await runTap(argsFor({ config: { timezone: 'Nowhere' }, says: /./ }, quiet.url), { env: { LOG_LEVEL: 'debug' } });
+    const run = await runInProcess(argsFor({ config: { timezone: 'Nowhere' }, says: /./ }, quiet.url), { env: { LOG_LEVEL: 'debug' } });
     expect(run.code).toBe(2);
     expect(run.stderr).not.toMatch(STACK_TRACE);
   });

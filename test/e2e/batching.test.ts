@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeApi, type FakeApi, type FakeApiOptions, type RecordedRequest } from '../fake-api/server.js';
 import { byId, expectedRecords } from '../helpers/expected.js';
-import { criticalLines, runTap, tempDir, writeJson, type TapRun } from '../helpers/run-tap.js';
+import { runInProcess } from '../helpers/in-process.js';
+import { criticalLines, tempDir, writeJson, type TapRun } from '../helpers/run-tap.js';
 
 /**
  * Batch sizes learned from the API, list-sessions pages as its paginator serves them, the first
@@ -33,7 +34,7 @@ const config = (api: FakeApi, extra: object = {}) => ({
 });
 
 async function sync(api: FakeApi, extra: object = {}, args: string[] = []): Promise<TapRun> {
-  return runTap(['--config', writeJson(dir, `config-${Math.random()}.json`, config(api, extra)), ...args]);
+  return runInProcess(['--config', writeJson(dir, `config-${Math.random()}.json`, config(api, extra)), ...args]);
 }
 
 const ids = (r: RecordedRequest): unknown[] => (r.body as { session_ids: unknown[] }).session_ids;
@@ -155,7 +156,7 @@ describe('list-sessions pages', () => {
 
 /** A catalog with only visits and conversions selected. */
 async function childrenOnly(): Promise<string> {
-  const discovered = JSON.parse((await runTap(['--discover'])).stdout) as { streams: { stream: string; metadata: { breadcrumb: string[]; metadata: Record<string, unknown> }[] }[] };
+  const discovered = JSON.parse((await runInProcess(['--discover'])).stdout) as { streams: { stream: string; metadata: { breadcrumb: string[]; metadata: Record<string, unknown> }[] }[] };
   for (const entry of discovered.streams) {
     for (const m of entry.metadata) if (m.breadcrumb.length === 0) m.metadata.selected = entry.stream !== 'sessions';
   }

@@ -4,14 +4,17 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeApi, type FakeApi } from '../fake-api/server.js';
 import { byId, expectedRecords } from '../helpers/expected.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { criticalLines, runTap, tempDir, writeJson } from '../helpers/run-tap.js';
 
 const catalogJson = readFileSync(new URL('../../catalog.json', import.meta.url), 'utf8');
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+// --version and --help are printed by yargs, which then ends the process: they, and the exit code
+// of a usage error, are checked on the built CLI as a child process; everything else in-process.
 describe('offline commands', () => {
   it('--discover prints exactly catalog.json, and every key and replication field is in its schema', async () => {
-    const run = await runTap(['--discover']);
+    const run = await runInProcess(['--discover']);
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(catalogJson);
     const catalog = JSON.parse(run.stdout) as { streams: { schema: { properties: object }; key_properties: string[]; replication_key: string }[] };
@@ -68,7 +71,7 @@ describe('against the test server', () => {
     const path = writeJson(dir, 'formats.json', catalog);
     // the test server's browsers are names, not URIs: the format is really checked, and such a
     // value is emitted as null with one warning and a count at the end...
-    const run = await runTap(['--config', config(), '--catalog', path]);
+    const run = await runInProcess(['--config', config(), '--catalog', path]);
     expect(run.code, run.stderr).toBe(0);
     const records = run.records('sessions');
     expect(records.length).toBeGreaterThan(0);
@@ -80,7 +83,7 @@ describe('against the test server', () => {
     ]);
     expect(run.stderr).toContain(`INFO METRIC: {"type":"counter","metric":"unconformable_values","value":${records.length},"tags":{"stream":"sessions","field":"browser"}}`);
     // ...or, with strict_types, fails the run
-    const strict = await runTap(['--config', config({ strict_types: true }), '--catalog', path]);
+    const strict = await runInProcess(['--config', config({ strict_types: true }), '--catalog', path]);
     expect(strict.code).toBe(1);
     expect(criticalLines(strict.stderr)).toEqual([
       expect.stringMatching(/sessions: field "browser" value "\w+" \(record id=\d+\) cannot be conformed to its declared type without loss \(strict_types is on\)$/),
@@ -89,7 +92,7 @@ describe('against the test server', () => {
   });
 
   it('--test makes one authenticated request and exits 0', async () => {
-    const run = await runTap(['--config', config(), '--test']);
+    const run = await runInProcess(['--config', config(), '--test']);
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('');
     expect(api.requests).toHaveLength(1);
@@ -97,20 +100,20 @@ describe('against the test server', () => {
   });
 
   it('--test exits 1 with the reason when the token is refused', async () => {
-    const run = await runTap(['--config', config({ api_token: 'wrong' }), '--test']);
+    const run = await runInProcess(['--config', config({ api_token: 'wrong' }), '--test']);
     expect(run.code).toBe(1);
     expect(criticalLines(run.stderr)[0]).toMatch(/refused the API token \(401\)/);
   });
 
   it('--test=schema prints only the SCHEMA messages', async () => {
-    const run = await runTap(['--config', config(), '--test=schema']);
+    const run = await runInProcess(['--config', config(), '--test=schema']);
     expect(run.code).toBe(0);
     expect(run.messages.map((m) => `${m.type}:${m.stream}`)).toEqual(['SCHEMA:sessions', 'SCHEMA:visits', 'SCHEMA:conversions']);
     expect(api.requests).toHaveLength(0);
   });
 
   it('bare visit ids become {id} records; fields the schema does not name are delivered, each after a new SCHEMA', async () => {
-    const run = await runTap(['--config', config()]);
+    const run = await runInProcess(['--config', config()]);
     expect(run.code).toBe(0);
     const visits = expectedRecords(api.dataset, 'visits', '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z').map((v) => ({ id: v.id }));
     expect(byId(run.records('visits'))).toEqual(visits);

@@ -4,7 +4,8 @@ import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeApi, type FakeApi } from '../fake-api/server.js';
 import { byId, expectedRecords } from '../helpers/expected.js';
-import { runTap, tempDir, writeJson, type TapRun } from '../helpers/run-tap.js';
+import { runInProcess } from '../helpers/in-process.js';
+import { tempDir, writeJson, type TapRun } from '../helpers/run-tap.js';
 
 // ajv-formats is CommonJS: under NodeNext its default export arrives as the module object.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -134,7 +135,7 @@ describe('records of a full sync (API with extra fields and NUL characters)', ()
       timezone: 'Europe/Amsterdam',
       requests_per_minute: 60000,
     });
-    run = await runTap(['--config', config]);
+    run = await runInProcess(['--config', config]);
   });
   afterAll(() => api.close());
 

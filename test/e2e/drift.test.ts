@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DRIFT_KINDS, NEW_FIELDS, RawNumber, UNDOCUMENTED_FIELDS, driftKind, wireJson, type DriftStream } from '../fake-api/drift.js';
 import { startFakeApi, type FakeApi } from '../fake-api/server.js';
 import { utc } from '../helpers/expected.js';
-import { criticalLines, runTap, tempDir, writeJson, type SingerMessage, type TapRun } from '../helpers/run-tap.js';
+import { runInProcess } from '../helpers/in-process.js';
+import { criticalLines, tempDir, writeJson, type SingerMessage, type TapRun } from '../helpers/run-tap.js';
 
 /**
  * The fuzz test of issue 8: an API whose undocumented item fields take values of every JSON type
@@ -106,7 +107,7 @@ beforeAll(async () => {
       rateLimit: { limit: 100_000, windowMs: 60_000 },
     });
     apis.push(api);
-    runs.push(await runTap(['--config', config(api)], { timeoutMs: 60_000 }));
+    runs.push(await runInProcess(['--config', config(api)]));
   }
 }, 120_000);
 afterAll(async () => {
@@ -201,7 +202,7 @@ describe('new fields and the catalog', () => {
   };
 
   it('a catalog that selects every field of a stream gets the new fields too', async () => {
-    const run = await runTap(['--config', config(apis[0] as FakeApi), '--catalog', catalog()], { timeoutMs: 60_000 });
+    const run = await runInProcess(['--config', config(apis[0] as FakeApi), '--catalog', catalog()]);
     expect(run.code, run.stderr).toBe(0);
     const byId = (records: Item[]): Item[] => [...records].sort((a, b) => (a.id as number) - (b.id as number));
     for (const stream of STREAMS) {
@@ -216,7 +217,7 @@ describe('new fields and the catalog', () => {
       const title = entry.metadata.find((m) => m.breadcrumb[1] === 'title');
       if (title) title.metadata.selected = false;
     });
-    const run = await runTap(['--config', config(apis[0] as FakeApi), '--catalog', path], { timeoutMs: 60_000 });
+    const run = await runInProcess(['--config', config(apis[0] as FakeApi), '--catalog', path]);
     expect(run.code, run.stderr).toBe(0);
     const visits = run.records('visits');
     expect(visits.length).toBe((runs[0] as TapRun).records('visits').length);
@@ -247,7 +248,7 @@ describe('a value that cannot be conformed without loss (catalog declares time_s
 
   it('is emitted as null, warned once per stream and field, and counted at the end (line and METRIC)', async () => {
     const api = apis[0] as FakeApi;
-    const run = await runTap(['--config', config(api), '--catalog', integerCatalog()], { timeoutMs: 60_000 });
+    const run = await runInProcess(['--config', config(api), '--catalog', integerCatalog()]);
     expect(run.code, run.stderr).toBe(0);
     const served = new Map(servedItems(api, 'sessions').map((item) => [item.id, item.time_spend]));
     const bad = [...served.values()].filter((v) => !conformable(v)).length;
@@ -268,7 +269,7 @@ describe('a value that cannot be conformed without loss (catalog declares time_s
 
   it('with strict_types fails the run: exit 1, one line on stderr, no bookmark past the window that held it', async () => {
     const api = apis[0] as FakeApi;
-    const run = await runTap(['--config', config(api, { strict_types: true, adaptive_windows: false, window_size: 'PT6H' }), '--catalog', integerCatalog()], { timeoutMs: 60_000 });
+    const run = await runInProcess(['--config', config(api, { strict_types: true, adaptive_windows: false, window_size: 'PT6H' }), '--catalog', integerCatalog()]);
     expect(run.code).toBe(1);
     expect(criticalLines(run.stderr)).toEqual([expect.stringMatching(/ CRITICAL sessions: field "time_spend" value .* \(record id=\d+\) cannot be conformed to its declared type without loss \(strict_types is on\)$/)]);
     const firstBad = servedItems(api, 'sessions').find((item) => !conformable(item.time_spend)) as Item;

@@ -2,7 +2,8 @@ import { DateTime } from 'luxon';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeApi, type FakeApi } from '../fake-api/server.js';
 import { byId, expectedRecords } from '../helpers/expected.js';
-import { runTap, tempDir, writeJson } from '../helpers/run-tap.js';
+import { runInProcess } from '../helpers/in-process.js';
+import { tempDir, writeJson } from '../helpers/run-tap.js';
 
 const ZONE = 'Europe/Amsterdam';
 let api: FakeApi;
@@ -72,7 +73,7 @@ describe.each([
       adaptive_windows: false,
       requests_per_minute: 60000,
     };
-    const run = await runTap(['--config', writeJson(dir, `dst-${start}.json`, config)]);
+    const run = await runInProcess(['--config', writeJson(dir, `dst-${start}.json`, config)]);
     expect(run.stderr).not.toMatch(/CRITICAL/);
     expect(run.code).toBe(0);
     expect(visitRanges()).toEqual(ranges);
@@ -104,7 +105,7 @@ describe.each([
       session_batch_size: 50,
       requests_per_minute: 60000,
     };
-    const run = await runTap(['--config', writeJson(dir, `dst-adaptive-${start}.json`, config)]);
+    const run = await runInProcess(['--config', writeJson(dir, `dst-adaptive-${start}.json`, config)]);
     expect(run.stderr).not.toMatch(/CRITICAL/);
     for (const stream of ['sessions', 'visits', 'conversions'] as const) {
       expect(byId(run.records(stream)), stream).toEqual(expectedRecords(api.dataset, stream, local(start), local(end)));

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Fault } from '../fake-api/faults.js';
 import { startFakeApi, type FakeApi } from '../fake-api/server.js';
 import { byId, expectedRecords } from '../helpers/expected.js';
+import { systemClock, type Clock } from '../../src/clock.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { criticalLines, runTap, tempDir, writeJson } from '../helpers/run-tap.js';
 
 let api: FakeApi;
@@ -21,7 +23,9 @@ const config = (extra: object = {}) => ({
   ...extra,
 });
 
-const run = (extra: object = {}) => runTap(['--config', writeJson(dir, `config-${Math.random()}.json`, config(extra))]);
+/** In-process, on a fake clock unless given one. */
+const run = (extra: object = {}, clock?: Clock) =>
+  runInProcess(['--config', writeJson(dir, `config-${Math.random()}.json`, config(extra))], clock === undefined ? {} : { clock });
 
 beforeAll(async () => {
   api = await startFakeApi({ dataset: { zone: 'UTC' }, rateLimit: { limit: 100_000, windowMs: 60_000 } });
@@ -51,7 +55,8 @@ describe('faults the tap retries', () => {
 
   it.each(retried)('%s: retried, then exactly the right records', async (_name, fault) => {
     api.inject({ ...fault, times: 2 });
-    const result = await run();
+    // The request timeout runs on real time here (the server is slow in real time).
+    const result = await run({}, fault.kind === 'slow' ? systemClock : undefined);
     expect(criticalLines(result.stderr)).toEqual([]);
     expect(result.code).toBe(0);
     for (const stream of ['sessions', 'visits', 'conversions'] as const) {
@@ -62,6 +67,7 @@ describe('faults the tap retries', () => {
   });
 });
 
+// A child process: the pause is ended by a signal.
 describe('429 without Retry-After and no quota left', () => {
   it('pauses until the rate-limit window resets instead of retrying at once, and stops cleanly on SIGTERM', async () => {
     api.inject({ kind: '429', endpoint: 'visits', retryAfter: null, times: 1 });
@@ -168,7 +174,7 @@ describe('faults that stop the run', () => {
 
   it('a failure on page 2 of the sessions listing: retried, exact sessions', async () => {
     api.inject({ kind: '500', endpoint: 'sessions', page: 2, times: 1 });
-    const result = await runTap(['--config', writeJson(dir, 'paged.json', config({ sessions_page_size: 5 }))]);
+    const result = await run({ sessions_page_size: 5 });
     expect(result.code).toBe(0);
     expect(byId(result.records('sessions'))).toEqual(expectedRecords(api.dataset, 'sessions', ...RANGE));
     expect(api.requests.some((r) => r.endpoint === 'sessions' && r.page === 2 && r.status === 500)).toBe(true);

@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeApi, type FakeApi } from '../fake-api/server.js';
+import { describe, expect, it } from 'vitest';
 import { byId, expectedRecords } from '../helpers/expected.js';
-import { runTap, tempDir, writeJson, type SingerMessage, type TapRun } from '../helpers/run-tap.js';
+import { useCountingListener, useTapFixture } from '../helpers/fixture.js';
+import { runInProcess } from '../helpers/in-process.js';
+import type { SingerMessage, TapRun } from '../helpers/run-tap.js';
 
 /**
  * The tap as Meltano drives it (shared/singer/meltano-invocation.md): the argument lists Meltano
  * builds, settings as TAP_WEMASY_* variables, the catalog Meltano writes back after applying its
- * `select`, `metadata` and `schema` rules, and the state it stores.
+ * `select`, `metadata` and `schema` rules, and the state it stores. In-process (runTap): what only
+ * a process shows of Meltano's use (the installed bin, pipes) is in pack.test.ts and pipe.test.ts.
  */
 
 const catalogJson = readFileSync(new URL('../../catalog.json', import.meta.url), 'utf8');
@@ -50,41 +51,13 @@ function meltanoSelect(catalog: Catalog, patterns: string[]): Catalog {
   return catalog;
 }
 
-/** A port on 127.0.0.1 that nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-let api: FakeApi;
-let dir: string;
-
-beforeAll(async () => {
-  api = await startFakeApi({ dataset: { zone: 'Europe/Amsterdam' }, rateLimit: { limit: 100_000, windowMs: 60_000 } });
-  dir = tempDir();
+const tap = useTapFixture({
+  api: { dataset: { zone: 'Europe/Amsterdam' }, rateLimit: { limit: 100_000, windowMs: 60_000 } },
+  defaults: { api_token: TOKEN, start_date: '2026-01-01', end_date: '2026-01-03', timezone: 'Europe/Amsterdam' },
 });
-afterAll(() => api.close());
-beforeEach(() => api.reset());
+const configFile = (extra: object = {}): string => tap.config(extra);
+const fileOf = (name: string, value: unknown): string => tap.file(name, value);
 
-const baseConfig = (extra: object = {}) => ({
-  api_token: TOKEN,
-  base_url: api.url,
-  start_date: '2026-01-01',
-  end_date: '2026-01-03',
-  timezone: 'Europe/Amsterdam',
-  requests_per_minute: 60000,
-  retry_base_delay: 0.01,
-  retry_max_delay: 0.05,
-  request_timeout: 5,
-  ...extra,
-});
-const configFile = (extra: object = {}): string => writeJson(dir, `tap.${Math.random().toString(36).slice(2)}.config.json`, baseConfig(extra));
-const fileOf = (name: string, value: unknown): string => writeJson(dir, `${Math.random().toString(36).slice(2)}-${name}`, value);
-
-/** Records without time_extracted, by stream, to compare two runs. */
 /** The RECORDs of a run as sorted JSON lines: batch requests run concurrently, so order varies. */
 const recordsOf = (run: TapRun): string[] =>
   run.messages
@@ -100,38 +73,39 @@ describe('the argument lists Meltano builds', () => {
       ['--config', configFile(), '--discover'],
       ['--config', configFile(), '--state', state, '--discover'],
       ['--config', configFile(), '--catalog', properties, '--state', state, '--discover'],
-      ['--config', configFile(), '--catalog', join(dir, 'gone.json'), '--state', join(dir, 'gone-too.json'), '--discover'],
+      ['--config', configFile(), '--catalog', join(tap.dir, 'gone.json'), '--state', join(tap.dir, 'gone-too.json'), '--discover'],
     ]) {
-      const run = await runTap(args);
+      const run = await runInProcess(args);
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toBe(catalogJson);
       expect(run.stderr).not.toMatch(/WARN|ERROR|CRITICAL/);
     }
-    expect(api.requests).toHaveLength(0);
+    expect(tap.api.requests).toHaveLength(0);
   });
 
   it('--about works with any config: valid, missing, not JSON, invalid settings; with --catalog and --state too', async () => {
-    const notJson = writeJson(dir, 'broken.json', '{"api_token": ');
-    const invalid = writeJson(dir, 'invalid.json', { start_date: 'yesterday-ish', requests_per_minute: -1 });
-    for (const config of [configFile(), join(dir, 'missing.json'), notJson, invalid]) {
-      const run = await runTap(['--config', config, '--catalog', join(dir, 'nope.json'), '--state', join(dir, 'nope2.json'), '--about']);
+    const notJson = tap.file('broken.json', '{"api_token": ');
+    const invalid = tap.file('invalid.json', { start_date: 'yesterday-ish', requests_per_minute: -1 });
+    for (const config of [configFile(), join(tap.dir, 'missing.json'), notJson, invalid]) {
+      const run = await runInProcess(['--config', config, '--catalog', join(tap.dir, 'nope.json'), '--state', join(tap.dir, 'nope2.json'), '--about']);
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toMatch(/^Name: tap-wemasy$/m);
       expect(run.stderr).toBe('');
     }
-    const json = await runTap(['--config', join(dir, 'missing.json'), '--about', '--format', 'json']);
+    const json = await runInProcess(['--config', join(tap.dir, 'missing.json'), '--about', '--format', 'json']);
     expect((JSON.parse(json.stdout) as { name: string }).name).toBe('tap-wemasy');
   });
 
-  it('discovery needs no network and is fast: base_url at a closed port', async () => {
-    const port = await closedPort();
-    const started = Date.now();
-    const run = await runTap(['--config', configFile({ base_url: `http://127.0.0.1:${port}/api` }), '--discover']);
-    const elapsedMs = Date.now() - started;
-    expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toBe(catalogJson);
-    expect(run.stderr).not.toMatch(/METRIC|ECONNREFUSED|WARN/);
-    expect(elapsedMs).toBeLessThan(5_000);
+  describe('discovery needs no network', () => {
+    const listener = useCountingListener('127.0.0.1');
+
+    it('base_url at a port that drops every connection: the catalog, and not one connection made', async () => {
+      const run = await runInProcess(['--config', configFile({ base_url: `http://127.0.0.1:${listener.port}/api` }), '--discover']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toBe(catalogJson);
+      expect(run.stderr).not.toMatch(/METRIC|WARN/);
+      expect(listener.connections).toBe(0);
+    });
   });
 });
 
@@ -161,7 +135,7 @@ describe('settings from the environment (--config ENV)', () => {
   const values = (): Record<string, unknown> => {
     const out: Record<string, unknown> = {};
     for (const [name, spec] of Object.entries(configSchema.properties)) {
-      const value = name === 'base_url' ? api.url : name in explicit ? explicit[name] : spec.default;
+      const value = name === 'base_url' ? tap.api.url : name in explicit ? explicit[name] : spec.default;
       if (value === undefined) throw new Error(`give setting ${name} a value in this test`);
       out[name] = value;
     }
@@ -174,10 +148,10 @@ describe('settings from the environment (--config ENV)', () => {
 
   it('every setting, the token included, works as TAP_WEMASY_<SETTING>, exactly as from a config file', async () => {
     const settings = values();
-    const fromFile = await runTap(['--config', writeJson(dir, 'all-settings.json', settings)]);
+    const fromFile = await runInProcess(['--config', tap.file('all-settings.json', settings)]);
     expect(fromFile.code, fromFile.stderr).toBe(0);
-    const fileRequests = api.requests.map((r) => `${r.endpoint} ${r.query.page ?? ''} ${r.rawBody}`).sort();
-    api.reset();
+    const fileRequests = tap.api.requests.map((r) => `${r.endpoint} ${r.query.page ?? ''} ${r.rawBody}`).sort();
+    tap.api.reset();
 
     // With everything else Meltano puts in the environment (its extras, MELTANO_*), which must
     // not read as misspelt settings.
@@ -195,28 +169,28 @@ describe('settings from the environment (--config ENV)', () => {
       MELTANO_ENVIRONMENT: 'dev',
       MELTANO_STATE_BACKEND_URI: 'systemdb',
     };
-    const fromEnv = await runTap(['--config', 'ENV'], { env: { ...asEnv(settings), ...meltanoExtras } });
+    const fromEnv = await runInProcess(['--config', 'ENV'], { env: { ...asEnv(settings), ...meltanoExtras } });
     expect(fromEnv.code, fromEnv.stderr).toBe(0);
     expect(fromEnv.stderr).not.toMatch(/WARN|unknown setting/i);
     expect(recordsOf(fromEnv)).toEqual(recordsOf(fromFile));
     expect(recordsOf(fromEnv).length).toBeGreaterThan(0);
-    expect(api.requests.map((r) => `${r.endpoint} ${r.query.page ?? ''} ${r.rawBody}`).sort()).toEqual(fileRequests);
+    expect(tap.api.requests.map((r) => `${r.endpoint} ${r.query.page ?? ''} ${r.rawBody}`).sort()).toEqual(fileRequests);
     // The values reached the API as given.
-    const sessionsBody = api.requests.find((r) => r.endpoint === 'sessions')?.body as Record<string, unknown>;
+    const sessionsBody = tap.api.requests.find((r) => r.endpoint === 'sessions')?.body as Record<string, unknown>;
     expect(sessionsBody).toMatchObject({ per_page: '7', filters: { country: 'NL' } });
-    const conversionsBody = api.requests.find((r) => r.endpoint === 'conversions')?.body as Record<string, unknown>;
+    const conversionsBody = tap.api.requests.find((r) => r.endpoint === 'conversions')?.body as Record<string, unknown>;
     expect(conversionsBody.conversion_types).toEqual(['click']);
-    const visitBatches = api.requests.filter((r) => r.endpoint === 'visits').map((r) => (r.body as { session_ids: unknown[] }).session_ids);
+    const visitBatches = tap.api.requests.filter((r) => r.endpoint === 'visits').map((r) => (r.body as { session_ids: unknown[] }).session_ids);
     expect(visitBatches.slice(0, 2).sort((a, b) => b.length - a.length)).toEqual([[26305, '26306', 26307], [26308]]);
-    expect(api.requests.every((r) => r.authorized)).toBe(true);
+    expect(tap.api.requests.every((r) => r.authorized)).toBe(true);
   });
 
   it("Meltano's config file with the number settings as strings (they are kind: string in meltano.yml) syncs as with numbers", async () => {
     const asText = { requests_per_minute: '60000', request_timeout: '5', retry_base_delay: '0.01', retry_max_delay: '0.05' };
-    const run = await runTap(['--config', configFile({ ...asText, end_date: '2026-01-02' })]);
+    const run = await runInProcess(['--config', configFile({ ...asText, end_date: '2026-01-02' })]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).not.toMatch(/WARN|CRITICAL/);
-    expect(byId(run.records('sessions'))).toEqual(expectedRecords(api.dataset, 'sessions', '2025-12-31T23:00:00Z', '2026-01-01T23:00:00Z'));
+    expect(byId(run.records('sessions'))).toEqual(expectedRecords(tap.api.dataset, 'sessions', '2025-12-31T23:00:00Z', '2026-01-01T23:00:00Z'));
   });
 
   it('never logs the environment: no token, no Meltano variable, no other variable, even at debug level', async () => {
@@ -228,7 +202,7 @@ describe('settings from the environment (--config ENV)', () => {
       TAP_WEMASY__SELECT: `["${canary}.*"]`,
       SOME_OTHER_SECRET: canary,
     };
-    const run = await runTap(['--config', 'ENV', '--log-level', 'debug'], { env });
+    const run = await runInProcess(['--config', 'ENV', '--log-level', 'debug'], { env });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/ DEBUG /);
     expect(run.stderr).not.toContain(TOKEN);
@@ -250,8 +224,8 @@ describe('state as Meltano stores it', () => {
 
   it('echoes the incoming state first; with one stream selected every STATE still holds all bookmarks', async () => {
     const catalog = fileOf('tap.properties.json', meltanoSelect(discovered(), ['visits.*']));
-    const state = writeJson(dir, 'state.json', JSON.stringify(incoming, null, 2));
-    const run = await runTap(['--config', configFile(), '--catalog', catalog, '--state', state]);
+    const state = tap.file('state.json', JSON.stringify(incoming, null, 2));
+    const run = await runInProcess(['--config', configFile(), '--catalog', catalog, '--state', state]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.messages[0]).toEqual({ type: 'STATE', value: incoming });
     const states = run.states();
@@ -268,7 +242,7 @@ describe('state as Meltano stores it', () => {
   });
 
   it('an empty state file (Meltano has none yet) is no state', async () => {
-    const run = await runTap(['--config', configFile({ end_date: '2026-01-02' }), '--state', writeJson(dir, 'empty.json', '')]);
+    const run = await runInProcess(['--config', configFile({ end_date: '2026-01-02' }), '--state', tap.file('empty.json', '')]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.records('sessions').length).toBeGreaterThan(0);
   });
@@ -294,15 +268,15 @@ describe('the catalog as Meltano writes it back', () => {
     const catalog = meltanoSelect(discovered(), ['visits.url', 'conversions.*']);
     const visitsEntry = catalog.streams.find((s) => s.stream === 'visits') as CatalogEntry;
     expect(visitsEntry.metadata.find((m) => m.breadcrumb[1] === 'id')?.metadata.selected).toBe(false);
-    const run = await runTap(['--config', configFile(), '--catalog', fileOf('tap.properties.json', catalog)]);
+    const run = await runInProcess(['--config', configFile(), '--catalog', fileOf('tap.properties.json', catalog)]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.schemas().map((s) => s.stream)).toEqual(['visits', 'conversions']);
     const visitsSchema = run.schemas()[0] as SingerMessage;
     expect(Object.keys((visitsSchema.schema as { properties: object }).properties)).toEqual(['id', 'created_at', 'url']);
-    const expected = expectedRecords(api.dataset, 'visits', '2025-12-31T23:00:00Z', '2026-01-02T23:00:00Z', { fields: ['id', 'created_at', 'url'] });
+    const expected = expectedRecords(tap.api.dataset, 'visits', '2025-12-31T23:00:00Z', '2026-01-02T23:00:00Z', { fields: ['id', 'created_at', 'url'] });
     expect(expected.length).toBeGreaterThan(0);
     expect(byId(run.records('visits'))).toEqual(expected);
-    expect(byId(run.records('conversions'))).toEqual(expectedRecords(api.dataset, 'conversions', '2025-12-31T23:00:00Z', '2026-01-02T23:00:00Z'));
+    expect(byId(run.records('conversions'))).toEqual(expectedRecords(tap.api.dataset, 'conversions', '2025-12-31T23:00:00Z', '2026-01-02T23:00:00Z'));
   });
 
   it('selection by the legacy entry-level `selected` when the metadata has none; --properties is the same as --catalog', async () => {
@@ -312,10 +286,10 @@ describe('the catalog as Meltano writes it back', () => {
       for (const m of entry.metadata) delete m.metadata['selected-by-default'];
     }
     for (const flag of ['--catalog', '--properties']) {
-      const run = await runTap(['--config', configFile({ end_date: '2026-01-02' }), flag, fileOf('catalog.json', catalog)]);
+      const run = await runInProcess(['--config', configFile({ end_date: '2026-01-02' }), flag, fileOf('catalog.json', catalog)]);
       expect(run.code, run.stderr).toBe(0);
       expect(run.schemas().map((s) => s.stream)).toEqual(['sessions']);
-      expect(byId(run.records('sessions'))).toEqual(expectedRecords(api.dataset, 'sessions', '2025-12-31T23:00:00Z', '2026-01-01T23:00:00Z'));
+      expect(byId(run.records('sessions'))).toEqual(expectedRecords(tap.api.dataset, 'sessions', '2025-12-31T23:00:00Z', '2026-01-01T23:00:00Z'));
     }
   });
 
@@ -323,11 +297,11 @@ describe('the catalog as Meltano writes it back', () => {
     const catalog = meltanoSelect(discovered(), ['visits.*']);
     const visits = catalog.streams.find((s) => s.stream === 'visits') as CatalogEntry;
     visits.schema.properties.time_spend = { type: ['null', 'string'], description: 'overridden' };
-    const run = await runTap(['--config', configFile({ end_date: '2026-01-02' }), '--catalog', fileOf('tap.properties.json', catalog)]);
+    const run = await runInProcess(['--config', configFile({ end_date: '2026-01-02' }), '--catalog', fileOf('tap.properties.json', catalog)]);
     expect(run.code, run.stderr).toBe(0);
     const schema = run.schemas()[0]?.schema as { properties: Record<string, unknown> };
     expect(schema.properties.time_spend).toEqual({ type: ['null', 'string'], description: 'overridden' });
-    const expected = expectedRecords(api.dataset, 'visits', '2025-12-31T23:00:00Z', '2026-01-01T23:00:00Z');
+    const expected = expectedRecords(tap.api.dataset, 'visits', '2025-12-31T23:00:00Z', '2026-01-01T23:00:00Z');
     expect(expected.length).toBeGreaterThan(0);
     const records = byId(run.records('visits'));
     expect(records.every((r) => typeof r.time_spend === 'string')).toBe(true);
@@ -337,10 +311,10 @@ describe('the catalog as Meltano writes it back', () => {
   it('a run with every stream deselected writes only the state', async () => {
     const catalog = meltanoSelect(discovered(), []);
     const state = { bookmarks: { visits: { replication_key: 'created_at', replication_key_value: '2026-01-02T00:00:00Z' } } };
-    const run = await runTap(['--config', configFile(), '--catalog', fileOf('tap.properties.json', catalog), '--state', fileOf('state.json', state)]);
+    const run = await runInProcess(['--config', configFile(), '--catalog', fileOf('tap.properties.json', catalog), '--state', fileOf('state.json', state)]);
     expect(run.code, run.stderr).toBe(0);
     expect(new Set(run.messages.map((m) => m.type))).toEqual(new Set(['STATE']));
     expect(run.lastState()).toEqual(state);
-    expect(api.requests).toHaveLength(0);
+    expect(tap.api.requests).toHaveLength(0);
   });
 });

@@ -1,6 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_PATHS, startFakeApi, type FakeApi } from '../fake-api/server.js';
-import { runTap, tempDir, writeJson, type TapRun } from '../helpers/run-tap.js';
+import { useTapFixture } from '../helpers/fixture.js';
+import { runInProcess } from '../helpers/in-process.js';
+import type { TapRun } from '../helpers/run-tap.js';
 
 /**
  * What a sync tells its watcher on stderr: Singer METRIC lines (`INFO METRIC: {json}`, as
@@ -34,38 +36,21 @@ function progressLines(stderr: string, stream: string): string[] {
   return stderr.split('\n').filter((line) => new RegExp(`^\\S+ INFO ${stream}: window \\S+ \\.\\. \\S+ done `).test(line));
 }
 
-let api: FakeApi;
-let dir: string;
-
-beforeAll(async () => {
-  api = await startFakeApi({ dataset: { zone: 'UTC' }, rateLimit: { limit: 100_000, windowMs: 60_000 } });
-  dir = tempDir();
+const tap = useTapFixture({
+  api: { dataset: { zone: 'UTC' }, rateLimit: { limit: 100_000, windowMs: 60_000 } },
+  defaults: { start_date: '2026-01-01', end_date: '2026-01-04' },
 });
-afterAll(() => api.close());
-beforeEach(() => api.reset());
-
-const config = (extra: object = {}): string =>
-  writeJson(dir, `config-${Math.random().toString(36).slice(2)}.json`, {
-    api_token: 'test-token',
-    base_url: api.url,
-    start_date: '2026-01-01',
-    end_date: '2026-01-04',
-    requests_per_minute: 60000,
-    retry_base_delay: 0.01,
-    retry_max_delay: 0.05,
-    request_timeout: 5,
-    ...extra,
-  });
+const config = (extra: object = {}): string => tap.config(extra);
 
 describe('metric lines of a full sync', () => {
   let run: TapRun;
   /** What the server saw (api.requests is cleared before each test). */
   let requests: { endpoint: string; status: number }[];
   beforeAll(async () => {
-    api.reset();
-    api.inject({ kind: '500', endpoint: 'visits' });
-    run = await runTap(['--config', config()]);
-    requests = api.requests.map((r) => ({ endpoint: r.endpoint, status: r.status }));
+    tap.api.reset();
+    tap.api.inject({ kind: '500', endpoint: 'visits' });
+    run = await runInProcess(['--config', config()]);
+    requests = tap.api.requests.map((r) => ({ endpoint: r.endpoint, status: r.status }));
   });
 
   it('are well-formed Singer metrics on stderr, never on stdout', () => {
@@ -150,23 +135,20 @@ describe('record_count during a long stream', () => {
   afterAll(() => big.close());
 
   it('is written every 10 000 records and at the end of the stream', async () => {
-    const discovered = JSON.parse((await runTap(['--discover'])).stdout) as { streams: { stream: string; selected?: boolean }[] };
+    const discovered = JSON.parse((await runInProcess(['--discover'])).stdout) as { streams: { stream: string; selected?: boolean }[] };
     for (const entry of discovered.streams) entry.selected = entry.stream === 'sessions';
-    const run = await runTap(
-      ['--config', config({ base_url: big.url, end_date: '2026-01-02', sessions_page_size: 10_000 }), '--catalog', writeJson(dir, 'sessions-only.json', discovered)],
-      { timeoutMs: 60_000 },
-    );
+    const run = await runInProcess(['--config', config({ base_url: big.url, end_date: '2026-01-02', sessions_page_size: 10_000 }), '--catalog', tap.file('sessions-only.json', discovered)]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.records('sessions')).toHaveLength(21_600);
     const counts = metrics(run.stderr, 'record_count');
     expect(counts.map((m) => m.value)).toEqual([10_000, 10_000, 1_600]);
     expect(counts.every((m) => m.tags.stream === 'sessions')).toBe(true);
-  }, 60_000);
+  });
 });
 
 describe('sync_duration of a failed run', () => {
   it('is written with status failed', async () => {
-    const run = await runTap(['--config', config({ api_token: 'refused' })]);
+    const run = await runInProcess(['--config', config({ api_token: 'refused' })]);
     expect(run.code).toBe(1);
     expect(metrics(run.stderr, 'sync_duration')).toEqual([expect.objectContaining({ type: 'timer', tags: { status: 'failed' } })]);
   });
@@ -177,27 +159,27 @@ describe('verbosity: LOG_LEVEL and --log-level', () => {
     new Set(stderr.split('\n').flatMap((line) => /^\S+ (DEBUG|INFO|WARN|ERROR|CRITICAL) /.exec(line)?.[1] ?? (line.startsWith(METRIC_PREFIX) ? ['METRIC'] : [])));
 
   it('info by default: INFO and METRIC lines, no DEBUG', async () => {
-    const run = await runTap(['--config', config({ end_date: '2026-01-02' })]);
+    const run = await runInProcess(['--config', config({ end_date: '2026-01-02' })]);
     expect(run.code).toBe(0);
     expect(levels(run.stderr)).toEqual(new Set(['INFO', 'METRIC']));
   });
 
   it('LOG_LEVEL=debug adds DEBUG lines (the requests), LOG_LEVEL=warn keeps only warnings and worse', async () => {
-    const debug = await runTap(['--config', config({ end_date: '2026-01-02' })], { env: { LOG_LEVEL: 'debug' } });
+    const debug = await runInProcess(['--config', config({ end_date: '2026-01-02' })], { env: { LOG_LEVEL: 'debug' } });
     expect(debug.code).toBe(0);
     expect(levels(debug.stderr)).toEqual(new Set(['DEBUG', 'INFO', 'METRIC']));
     expect(debug.stderr).toMatch(/ DEBUG POST \/services\/analytics\/v1\/project\/sessions/);
-    const warn = await runTap(['--config', config({ end_date: '2026-01-02' })], { env: { LOG_LEVEL: 'WARNING' } });
+    const warn = await runInProcess(['--config', config({ end_date: '2026-01-02' })], { env: { LOG_LEVEL: 'WARNING' } });
     expect(warn.code).toBe(0);
     expect(warn.stderr).toBe('');
     expect(warn.records('sessions').length).toBeGreaterThan(0);
   });
 
   it('--log-level wins over LOG_LEVEL; an unknown --log-level is a usage error', async () => {
-    const run = await runTap(['--config', config({ end_date: '2026-01-02', api_token: 'refused' }), '--log-level', 'error'], { env: { LOG_LEVEL: 'debug' } });
+    const run = await runInProcess(['--config', config({ end_date: '2026-01-02', api_token: 'refused' }), '--log-level', 'error'], { env: { LOG_LEVEL: 'debug' } });
     expect(run.code).toBe(1);
     expect(levels(run.stderr)).toEqual(new Set(['CRITICAL']));
-    const bad = await runTap(['--config', config(), '--log-level', 'loud']);
+    const bad = await runInProcess(['--config', config(), '--log-level', 'loud']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/CRITICAL --log-level must be one of/);
   });

@@ -4,7 +4,8 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeApi, type FakeApi } from '../fake-api/server.js';
-import { runTap, tempDir, writeJson } from '../helpers/run-tap.js';
+import { DEFAULT_NOW, fakeClock, runInProcess } from '../helpers/in-process.js';
+import { tempDir, writeJson } from '../helpers/run-tap.js';
 
 // ajv-formats is CommonJS: under NodeNext its default export arrives as the module object.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -64,7 +65,7 @@ const warnings = (stderr: string): string[] => stderr.split('\n').filter((line) 
 
 describe('--discover with discover_sample: true', () => {
   it('samples the last day before end_date with three requests and adds the missing fields, typed and available', async () => {
-    const run = await runTap(['--config', config(), '--discover']);
+    const run = await runInProcess(['--config', config(), '--discover']);
     expect(run.code, run.stderr).toBe(0);
     expect(warnings(run.stderr)).toEqual([]);
     expect(api.requests.map((r) => r.endpoint)).toEqual(['sessions', 'visits', 'conversions']);
@@ -96,13 +97,13 @@ describe('--discover with discover_sample: true', () => {
   });
 
   it('a sync with the sampled catalog emits the added fields, in records that validate against their SCHEMA', async () => {
-    const discovered = await runTap(['--config', config(), '--discover']);
+    const discovered = await runInProcess(['--config', config(), '--discover']);
     const catalog = JSON.parse(discovered.stdout) as Catalog;
     for (const entry of catalog.streams) {
       entry.selected = true;
       for (const m of entry.metadata) m.metadata.selected = true;
     }
-    const run = await runTap(['--config', config(), '--catalog', writeJson(dir, 'sampled.json', catalog)]);
+    const run = await runInProcess(['--config', config(), '--catalog', writeJson(dir, 'sampled.json', catalog)]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).not.toMatch(/new field/);
     const ajv = new Ajv({ allErrors: true, allowUnionTypes: true });
@@ -118,8 +119,8 @@ describe('--discover with discover_sample: true', () => {
   });
 
   it('a sync without a catalog declares each new field exactly as discovery does', async () => {
-    const discovered = JSON.parse((await runTap(['--config', config(), '--discover'])).stdout) as Catalog;
-    const run = await runTap(['--config', config()]);
+    const discovered = JSON.parse((await runInProcess(['--config', config(), '--discover'])).stdout) as Catalog;
+    const run = await runInProcess(['--config', config()]);
     expect(run.code, run.stderr).toBe(0);
     for (const entry of discovered.streams) {
       const last = run.schemas().filter((s) => s.stream === entry.stream).at(-1)?.schema as { properties: Record<string, unknown> };
@@ -137,7 +138,7 @@ describe('--discover with discover_sample: true', () => {
       TAP_WEMASY_REQUESTS_PER_MINUTE: '60000',
       TAP_WEMASY_DISCOVER_SAMPLE: 'true',
     };
-    const run = await runTap(['--config', 'ENV', '--discover'], { env });
+    const run = await runInProcess(['--config', 'ENV', '--discover'], { env });
     expect(run.code, run.stderr).toBe(0);
     expect(api.requests).toHaveLength(3);
     expect(Object.keys((JSON.parse(run.stdout) as Catalog).streams[0]?.schema.properties ?? {})).toContain('utm_source');
@@ -146,7 +147,7 @@ describe('--discover with discover_sample: true', () => {
 
 describe('when sampling cannot work, the shipped catalog and a warning (exit 0)', () => {
   it('a refused token (401)', async () => {
-    const run = await runTap(['--config', config({ api_token: 'refused-secret-token' }), '--discover']);
+    const run = await runInProcess(['--config', config({ api_token: 'refused-secret-token' }), '--discover']);
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(catalogJson);
     expect(warnings(run.stderr)).toEqual([expect.stringMatching(/discover_sample: sampling failed, printing the shipped catalog: .*401/)]);
@@ -159,21 +160,23 @@ describe('when sampling cannot work, the shipped catalog and a warning (exit 0)'
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    const started = Date.now();
-    const run = await runTap(['--config', config({ base_url: `http://127.0.0.1:${port}/api`, retry_base_delay: 1, retry_max_delay: 60 }), '--discover']);
+    const clock = fakeClock(DEFAULT_NOW);
+    const run = await runInProcess(['--config', config({ base_url: `http://127.0.0.1:${port}/api`, retry_base_delay: 1, retry_max_delay: 60 }), '--discover'], { clock });
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(catalogJson);
     expect(warnings(run.stderr).at(-1)).toMatch(/discover_sample: sampling failed, printing the shipped catalog: .*network error/);
-    // At most two retries with waits of at most 5 s each, whatever max_retries says.
-    expect(Date.now() - started).toBeLessThan(15_000);
-  }, 30_000);
+    // At most two retries with waits of at most 5 s each, whatever max_retries says (on the tap's clock).
+    const waited = clock.nowMs() - Date.parse(DEFAULT_NOW);
+    expect(waited).toBeGreaterThan(0);
+    expect(waited).toBeLessThanOrEqual(10_000);
+  });
 
   it('an invalid config, or one that cannot be read', async () => {
-    const invalid = await runTap(['--config', config({ api_token: undefined, start_date: 'soon' }), '--discover']);
+    const invalid = await runInProcess(['--config', config({ api_token: undefined, start_date: 'soon' }), '--discover']);
     expect(invalid.code).toBe(0);
     expect(invalid.stdout).toBe(catalogJson);
     expect(warnings(invalid.stderr)).toEqual([expect.stringMatching(/sampling failed.*invalid config: api_token: is missing.*start_date/)]);
-    const missing = await runTap(['--config', `${dir}/no-such-config.json`, '--discover']);
+    const missing = await runInProcess(['--config', `${dir}/no-such-config.json`, '--discover']);
     expect(missing.code).toBe(0);
     expect(missing.stdout).toBe(catalogJson);
     expect(warnings(missing.stderr)).toEqual([expect.stringMatching(/config file .* not found; printing the shipped catalog/)]);
@@ -184,7 +187,7 @@ describe('when sampling cannot work, the shipped catalog and a warning (exit 0)'
 describe('without discover_sample', () => {
   it('discovery reads nothing from the network, even with a working token and server', async () => {
     for (const extra of [{ discover_sample: false }, { discover_sample: undefined }]) {
-      const run = await runTap(['--config', config(extra), '--discover']);
+      const run = await runInProcess(['--config', config(extra), '--discover']);
       expect(run.code).toBe(0);
       expect(run.stdout).toBe(catalogJson);
       expect(run.stderr).toBe('');

@@ -1,9 +1,10 @@
-import { createServer, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Fault } from '../fake-api/faults.js';
 import { startFakeApi, type FakeApi } from '../fake-api/server.js';
 import { STACK_TRACE } from '../helpers/checks.js';
+import { useCountingListener } from '../helpers/fixture.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { criticalLines, runTap, tempDir, writeJson, type TapRun } from '../helpers/run-tap.js';
 
 /**
@@ -39,6 +40,11 @@ interface Scenario {
   /** Arguments after --config. */
   args?: string[] | ((dir: string) => string[]);
   code: number;
+  /**
+   * Also run as a child process: what Node itself prints (an uncaught error, a warning) reaches
+   * only a real stderr. The other scenarios run in-process, where the tap's own output is all.
+   */
+  process?: true;
 }
 
 const NO_TOKEN_ENV = { TAP_WEMASY_API_TOKEN: undefined, MELTANO_EXTRACT_API_TOKEN: undefined };
@@ -78,7 +84,7 @@ const catalog = (name: string, text: string) => (d: string) => ['--catalog', wri
 
 const scenarios: Scenario[] = [
   // syncs
-  ...(['file', 'env', 'both'] as const).map((via): Scenario => ({ name: 'a sync', via, code: 0 })),
+  ...(['file', 'env', 'both'] as const).map((via): Scenario => ({ name: 'a sync', via, code: 0, ...(via === 'both' ? { process: true as const } : {}) })),
   { name: 'a sync at --log-level debug', via: 'both', args: ['--log-level', 'debug'], code: 0 },
   { name: 'a sync with --debug', via: 'file', args: ['--debug'], code: 0 },
   // the server refuses, and echoes the header back
@@ -104,6 +110,7 @@ const scenarios: Scenario[] = [
     faults: [echo('500', { times: Infinity, echoPadding: 145 })],
     args: ['--debug'],
     code: 1,
+    process: true,
   },
   { name: '502 HTML page echoing the header, retried', via: 'file', faults: [echo('502-html', { endpoint: 'conversions', times: 2 })], code: 0 },
   { name: '502 HTML page echoing the header until the tap gives up', via: 'env', faults: [echo('502-html', { times: Infinity })], code: 1 },
@@ -133,7 +140,7 @@ const scenarios: Scenario[] = [
   { name: 'a token with a space in it', via: 'file', config: { raw: JSON.stringify({ api_token: `${TOKEN} x`, start_date: '2026-01-01' }) }, code: 2 },
   { name: 'a config file that is not JSON, around the token', via: 'file', config: { raw: `{"api_token": "${TOKEN}", oops}` }, code: 2 },
   { name: 'a config file that is not JSON, the token unquoted', via: 'file', config: { raw: `{"api_token": ${TOKEN}}` }, code: 2 },
-  { name: 'a config file that is not JSON, with --debug', via: 'file', config: { raw: `{"api_token": ${TOKEN}}` }, args: ['--debug'], code: 2 },
+  { name: 'a config file that is not JSON, with --debug', via: 'file', config: { raw: `{"api_token": ${TOKEN}}` }, args: ['--debug'], code: 2, process: true },
   { name: 'a state file that is not JSON, holding the token', via: 'file', args: state('state', `{"bookmarks": ${TOKEN}}`), code: 2 },
   { name: 'a state file that is not JSON, holding the token', via: 'env', args: state('state', `{"bookmarks": {"visits": ${TOKEN}}}`), code: 2 },
   { name: 'a catalog that is not JSON, the token alone', via: 'both', args: catalog('catalog', `${TOKEN}`), code: 2 },
@@ -156,17 +163,23 @@ async function pool<T>(tasks: (() => Promise<T>)[], parallel: number): Promise<T
   return results;
 }
 
+/** Each scenario in-process, and those marked `process` once more as a child process. */
+const runs: { scenario: Scenario; where: 'in-process' | 'child process' }[] = [
+  ...scenarios.map((scenario) => ({ scenario, where: 'in-process' as const })),
+  ...scenarios.filter((scenario) => scenario.process).map((scenario) => ({ scenario, where: 'child process' as const })),
+];
+
 describe('the API token never appears in any output', () => {
   it(`in ${scenarios.length} scenarios, not one byte of stdout or stderr holds the token or a piece of it`, async () => {
     const outcomes = await pool(
-      scenarios.map((scenario) => async () => {
+      runs.map(({ scenario, where }) => async () => {
         const api = await startFakeApi({ token: TOKEN, dataset: { zone: 'UTC' }, rateLimit: { limit: 1_000_000, windowMs: 60_000 } });
         try {
           for (const fault of scenario.faults ?? []) api.inject(fault);
           const { args, env } = invocation(api, scenario);
-          const run: TapRun = await runTap(args, { env, timeoutMs: 30_000 });
+          const run: TapRun = where === 'in-process' ? await runInProcess(args, { env }) : await runTap(args, { env, timeoutMs: 30_000 });
           const echoed = api.requests.filter((r) => r.fault !== undefined).length;
-          return { scenario, run, echoed };
+          return { scenario, where, run, echoed };
         } finally {
           await api.close();
         }
@@ -174,8 +187,8 @@ describe('the API token never appears in any output', () => {
       3,
     );
     const problems: string[] = [];
-    for (const { scenario, run, echoed } of outcomes) {
-      const label = `${scenario.name} (token via ${scenario.via})`;
+    for (const { scenario, where, run, echoed } of outcomes) {
+      const label = `${scenario.name} (token via ${scenario.via}, ${where})`;
       if (run.code !== scenario.code) problems.push(`${label}: exit ${run.code}, expected ${scenario.code}: ${run.stderr.slice(-600)}`);
       if ((scenario.faults ?? []).length > 0 && echoed === 0) problems.push(`${label}: the fault never struck`);
       for (const [name, output] of [
@@ -190,24 +203,13 @@ describe('the API token never appears in any output', () => {
         }
       }
     }
-    console.log(`secrets: ${outcomes.length} scenarios, ${outcomes.reduce((n, o) => n + o.run.stdout.length + o.run.stderr.length, 0)} bytes scanned`);
+    console.log(`secrets: ${scenarios.length} scenarios in ${outcomes.length} runs, ${outcomes.reduce((n, o) => n + o.run.stdout.length + o.run.stderr.length, 0)} bytes scanned`);
     expect(problems).toEqual([]);
   }, 240_000);
 });
 
 describe('base_url', () => {
-  let listener: Server;
-  let port = 0;
-  let connections = 0;
-  beforeAll(async () => {
-    listener = createServer((socket) => {
-      connections += 1;
-      socket.destroy();
-    });
-    await new Promise<void>((resolve) => listener.listen(0, '0.0.0.0', resolve));
-    port = (listener.address() as { port: number }).port;
-  });
-  afterAll(() => new Promise<void>((resolve) => listener.close(() => resolve())));
+  const listener = useCountingListener('0.0.0.0');
 
   /** This machine's own non-loopback IPv4 address, if it has one: reachable, and not loopback. */
   const ownAddress = Object.values(networkInterfaces())
@@ -217,9 +219,9 @@ describe('base_url', () => {
   const hosts = [...(ownAddress === undefined ? [] : [ownAddress]), 'api.wemasy.nl', 'localhost.example.com'];
 
   it.each(hosts)('http:// to %s (not loopback) is refused with exit 2, says why, and sends nothing', async (host) => {
-    const config = writeJson(dir, `http-${Math.random()}.json`, { api_token: TOKEN, start_date: '2026-01-01', end_date: '2026-01-02', base_url: `http://${host}:${port}/api` });
+    const config = writeJson(dir, `http-${Math.random()}.json`, { api_token: TOKEN, start_date: '2026-01-01', end_date: '2026-01-02', base_url: `http://${host}:${listener.port}/api` });
     for (const args of [['--config', config], ['--config', config, '--test']]) {
-      const run = await runTap(args, { env: NO_TOKEN_ENV });
+      const run = await runInProcess(args, { env: NO_TOKEN_ENV });
       expect(run.code, run.stderr).toBe(2);
       const critical = criticalLines(run.stderr);
       expect(critical).toHaveLength(1);
@@ -228,7 +230,7 @@ describe('base_url', () => {
       expect(run.stdout).toBe('');
       expect(run.stderr + run.stdout).not.toContain(TOKEN);
     }
-    expect(connections).toBe(0);
+    expect(listener.connections).toBe(0);
   });
 
   it('http:// to a loopback host is allowed', async () => {
@@ -237,7 +239,7 @@ describe('base_url', () => {
       const url = new URL(api.url);
       for (const host of ['127.0.0.1', 'localhost']) {
         const config = writeJson(dir, `loop-${Math.random()}.json`, { api_token: TOKEN, start_date: '2026-01-01', base_url: `http://${host}:${url.port}/api` });
-        const run = await runTap(['--config', config, '--test'], { env: NO_TOKEN_ENV });
+        const run = await runInProcess(['--config', config, '--test'], { env: NO_TOKEN_ENV });
         expect(run.code, run.stderr).toBe(0);
       }
     } finally {

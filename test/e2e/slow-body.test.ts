@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startFakeApi, type FakeApi } from '../fake-api/server.js';
+import { describe, expect, it, vi } from 'vitest';
 import { byId, expectedRecords } from '../helpers/expected.js';
+import { useTapFixture } from '../helpers/fixture.js';
 import { fakeClock, runInProcess } from '../helpers/in-process.js';
-import { tempDir, writeJson } from '../helpers/run-tap.js';
 
 /**
  * request_timeout bounds the server's silence, not the whole response: a get-visits body that
@@ -12,50 +11,35 @@ import { tempDir, writeJson } from '../helpers/run-tap.js';
  */
 
 const RANGE = ['2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z'] as const;
-let api: FakeApi;
-let dir: string;
-
-beforeAll(async () => {
-  api = await startFakeApi({ dataset: { zone: 'UTC' }, rateLimit: { limit: 100_000, windowMs: 60_000 } });
-  dir = tempDir();
+const tap = useTapFixture({
+  api: { dataset: { zone: 'UTC' }, rateLimit: { limit: 100_000, windowMs: 60_000 } },
+  defaults: { start_date: '2026-01-01', end_date: '2026-01-02', request_timeout: 1 },
 });
-afterAll(() => api.close());
-beforeEach(() => api.reset());
 
 async function sync(clock = fakeClock('2026-02-01T00:00:00Z')) {
-  const config = writeJson(dir, `config-${Math.random().toString(36).slice(2)}.json`, {
-    api_token: 'test-token',
-    base_url: api.url,
-    start_date: '2026-01-01',
-    end_date: '2026-01-02',
-    requests_per_minute: 60_000,
-    request_timeout: 1,
-    retry_base_delay: 0.01,
-    retry_max_delay: 0.05,
-  });
-  return runInProcess(['--config', config], { clock });
+  return runInProcess(['--config', tap.config()], { clock });
 }
 
-const visitsRequests = () => api.requests.filter((r) => r.endpoint === 'visits');
+const visitsRequests = () => tap.api.requests.filter((r) => r.endpoint === 'visits');
 
 describe('a get-visits body on a slow link', () => {
   it('arriving steadily for several times request_timeout: completes in one request, exact records', async () => {
-    const whole = JSON.stringify(expectedRecords(api.dataset, 'visits', ...RANGE)).length;
+    const whole = JSON.stringify(expectedRecords(tap.api.dataset, 'visits', ...RANGE)).length;
     // 400 bytes every 200 ms: the body takes seconds (each visit item is longer than its record).
     expect(whole / 400).toBeGreaterThan(10);
-    api.setBodyRate({ bytesPerChunk: 400, intervalMs: 200, endpoints: ['visits'] });
+    tap.api.setBodyRate({ bytesPerChunk: 400, intervalMs: 200, endpoints: ['visits'] });
     const run = await sync();
     expect(run.code, run.stderr).toBe(0);
     for (const stream of ['sessions', 'visits', 'conversions'] as const) {
-      expect(byId(run.records(stream)), stream).toEqual(expectedRecords(api.dataset, stream, ...RANGE));
+      expect(byId(run.records(stream)), stream).toEqual(expectedRecords(tap.api.dataset, stream, ...RANGE));
     }
     expect(visitsRequests().map((r) => r.status)).toEqual([200]);
     expect(run.stderr).not.toMatch(/WARN/);
   });
 
   it('stalling half-way: fails within the timeout, is retried, and each record is written once', async () => {
-    api.setBodyRate({ bytesPerChunk: 400, intervalMs: 200, endpoints: ['visits'] });
-    api.inject({ kind: 'stall', endpoint: 'visits' });
+    tap.api.setBodyRate({ bytesPerChunk: 400, intervalMs: 200, endpoints: ['visits'] });
+    tap.api.inject({ kind: 'stall', endpoint: 'visits' });
     const clock = fakeClock('2026-02-01T00:00:00Z');
     const running = sync(clock);
     // The timeout runs on the tap's (fake) clock, which does not move while the server stalls:
@@ -75,7 +59,7 @@ describe('a get-visits body on a slow link', () => {
     const visits = run.records('visits');
     expect(new Set(visits.map((v) => v.id)).size).toBe(visits.length);
     for (const stream of ['sessions', 'visits', 'conversions'] as const) {
-      expect(byId(run.records(stream)), stream).toEqual(expectedRecords(api.dataset, stream, ...RANGE));
+      expect(byId(run.records(stream)), stream).toEqual(expectedRecords(tap.api.dataset, stream, ...RANGE));
     }
     expect(visitsRequests().map((r) => r.fault ?? 'ok')).toEqual(['stall', 'ok']);
     expect(run.stderr).toMatch(/WARN retrying POST \/services\/analytics\/v1\/sessions\/get-visits \(attempt 2 of 9\) after the body of POST \S+ stalled: nothing received for 1 s/);

@@ -36,7 +36,7 @@ async function sync(slow: boolean): Promise<InProcessRun> {
   });
   return runInProcess(['--config', config], {
     clock: fakeClock('2026-02-01T00:00:00Z'),
-    stdout: collectingStdout(slow ? { delayMs: 3, highWaterMark: 1024 } : {}),
+    stdout: collectingStdout(slow ? { slow: true, highWaterMark: 1024 } : {}),
   });
 }
 

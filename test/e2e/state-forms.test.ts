@@ -4,7 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeApi, type FakeApi } from '../fake-api/server.js';
 import { STACK_TRACE } from '../helpers/checks.js';
 import { byId, expectedRecords } from '../helpers/expected.js';
-import { runTap, tempDir, writeJson, type TapRun } from '../helpers/run-tap.js';
+import { runInProcess } from '../helpers/in-process.js';
+import { tempDir, writeJson, type TapRun } from '../helpers/run-tap.js';
 
 /**
  * `--state` in the forms users have (issue 9): the state value, a STATE message saved with
@@ -36,7 +37,7 @@ beforeAll(async () => {
     // A resumed run of a complete range reads nothing (no lookback before its bookmarks).
     lookback_window: 'PT0S',
   });
-  first = await runTap(['--config', config]);
+  first = await runInProcess(['--config', config]);
   expect(first.code, first.stderr).toBe(0);
   expect(first.lastState()).toEqual(completeState);
 });
@@ -69,20 +70,20 @@ function expectResumed(run: TapRun): void {
 
 describe('--state forms that resume', () => {
   it('the state value itself (what a target echoes, or Meltano keeps)', async () => {
-    const run = await runTap(['--config', config, '--state', writeJson(dir, 'value.json', completeState)]);
+    const run = await runInProcess(['--config', config, '--state', writeJson(dir, 'value.json', completeState)]);
     expectResumed(run);
   });
 
   it('a STATE message saved with `tail -n 1 out.jsonl`: unwrapped, with one INFO line, never nested', async () => {
     const path = file('message.json', `${first.stdout.trimEnd().split('\n').at(-1) ?? ''}\n`);
-    const run = await runTap(['--config', config, '--state', path]);
+    const run = await runInProcess(['--config', config, '--state', path]);
     expectResumed(run);
     expect(levelLines(run, 'INFO')).toContain(`INFO state ${path}: reading the value of the STATE message it holds`);
   });
 
   it('a whole tap output (JSON lines): the last STATE message in it', async () => {
     const path = file('out.jsonl', first.stdout);
-    const run = await runTap(['--config', config, '--state', path]);
+    const run = await runInProcess(['--config', config, '--state', path]);
     expectResumed(run);
     const count = first.stdout.trimEnd().split('\n').length;
     expect(levelLines(run, 'INFO')).toContain(`INFO state ${path}: reading the last state of its ${count} JSON lines (line ${count})`);
@@ -91,14 +92,14 @@ describe('--state forms that resume', () => {
   it("a target's output (one state value per line): the last line", async () => {
     const older = { bookmarks: { sessions: { replication_key: 'created_at', replication_key_value: '2026-01-02T00:00:00Z' } } };
     const path = file('target.out.jsonl', `${JSON.stringify(older)}\n${JSON.stringify(completeState)}\n\n`);
-    const run = await runTap(['--config', config, '--state', path]);
+    const run = await runInProcess(['--config', config, '--state', path]);
     expectResumed(run);
     expect(levelLines(run, 'INFO')).toContain(`INFO state ${path}: reading the last state of its 2 JSON lines (line 2)`);
   });
 
   it('`meltano state get` output, pretty-printed: its singer_state', async () => {
     const path = file('meltano.json', JSON.stringify({ singer_state: completeState }, null, 2));
-    const run = await runTap(['--config', config, '--state', path]);
+    const run = await runInProcess(['--config', config, '--state', path]);
     expectResumed(run);
     expect(levelLines(run, 'INFO')).toContain(`INFO state ${path}: reading "singer_state" of the Meltano state it holds`);
   });
@@ -106,14 +107,14 @@ describe('--state forms that resume', () => {
   it('a state an earlier version corrupted (a STATE message nested into it): the envelope goes, its own bookmarks count', async () => {
     const stale = { bookmarks: {} };
     const path = writeJson(dir, 'nested.json', { type: 'STATE', value: stale, ...completeState });
-    const run = await runTap(['--config', config, '--state', path]);
+    const run = await runInProcess(['--config', config, '--state', path]);
     expectResumed(run);
   });
 
   it('keys the tap does not own survive, in every STATE it writes', async () => {
     const incoming = { ...completeState, bookmarks: { ...completeState.bookmarks, orders: { cursor: 7 } }, currently_syncing: null, extra: { a: 1 } };
     const path = file('message-extra.json', JSON.stringify({ type: 'STATE', value: incoming }));
-    const run = await runTap(['--config', config, '--state', path]);
+    const run = await runInProcess(['--config', config, '--state', path]);
     expect(run.code, run.stderr).toBe(0);
     for (const state of run.states()) expect(state).toEqual(incoming);
   });
@@ -130,7 +131,7 @@ describe('--state that holds no bookmark for the selected streams: a WARN, then 
 
   it('an empty file', async () => {
     const path = file('empty.json', '\n');
-    const run = await runTap(['--config', config, '--state', path]);
+    const run = await runInProcess(['--config', config, '--state', path]);
     fullSync(run);
     expect(levelLines(run, 'WARN')).toEqual([`WARN state ${path} is empty, so no stream has a bookmark: a full sync from start_date 2026-01-01T00:00:00Z follows`]);
   });
@@ -138,7 +139,7 @@ describe('--state that holds no bookmark for the selected streams: a WARN, then 
   it("another tap's state: its bookmarks are kept", async () => {
     const other = { bookmarks: { orders: { replication_key: 'updated_at', replication_key_value: '2026-01-01T00:00:00Z' } } };
     const path = writeJson(dir, 'other-tap.json', other);
-    const run = await runTap(['--config', config, '--state', path]);
+    const run = await runInProcess(['--config', config, '--state', path]);
     fullSync(run);
     expect(levelLines(run, 'WARN')).toEqual([
       `WARN state ${path} has no bookmark for sessions, visits, conversions (it has bookmarks for orders only: the state of another tap?): a full sync from start_date 2026-01-01T00:00:00Z follows`,
@@ -148,7 +149,7 @@ describe('--state that holds no bookmark for the selected streams: a WARN, then 
 
   it('a state without bookmarks', async () => {
     const path = writeJson(dir, 'no-bookmarks.json', { bookmarks: {} });
-    const run = await runTap(['--config', config, '--state', path]);
+    const run = await runInProcess(['--config', config, '--state', path]);
     fullSync(run);
     expect(levelLines(run, 'WARN')).toEqual([
       `WARN state ${path} has no bookmark for sessions, visits, conversions (it has no bookmarks): a full sync from start_date 2026-01-01T00:00:00Z follows`,
@@ -157,7 +158,7 @@ describe('--state that holds no bookmark for the selected streams: a WARN, then 
 
   it('no warning when one selected stream has a bookmark (a stream newly selected starts from start_date)', async () => {
     const path = writeJson(dir, 'one.json', { bookmarks: { sessions: complete } });
-    const run = await runTap(['--config', config, '--state', path]);
+    const run = await runInProcess(['--config', config, '--state', path]);
     expect(run.code, run.stderr).toBe(0);
     expect(levelLines(run, 'WARN')).toEqual([]);
     expect(run.records('sessions')).toEqual([]);
@@ -176,7 +177,7 @@ describe('--state that is malformed: exit 2, one CRITICAL line, no RECORD, no re
   ];
   it.each(cases)('%s', async (_name, make, says) => {
     const path = make();
-    const run = await runTap(['--config', config, '--state', path]);
+    const run = await runInProcess(['--config', config, '--state', path]);
     expect(run.code, run.stderr).toBe(2);
     expect(lines(run.stderr)).toEqual([`CRITICAL ${says(path)}`]);
     expect(run.stderr).not.toMatch(STACK_TRACE);

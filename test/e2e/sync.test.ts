@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeApi, type FakeApi } from '../fake-api/server.js';
 import { byId, expectedRecords } from '../helpers/expected.js';
-import { runTap, tempDir, writeJson, type TapRun } from '../helpers/run-tap.js';
+import { runInProcess } from '../helpers/in-process.js';
+import { tempDir, writeJson, type TapRun } from '../helpers/run-tap.js';
 
 let api: FakeApi;
 let dir: string;
@@ -19,7 +20,7 @@ const baseConfig = () => ({
 });
 
 async function sync(config: object, extra: string[] = []): Promise<TapRun> {
-  const run = await runTap(['--config', writeJson(dir, `config-${Math.random()}.json`, config), ...extra]);
+  const run = await runInProcess(['--config', writeJson(dir, `config-${Math.random()}.json`, config), ...extra]);
   return run;
 }
 
@@ -147,7 +148,7 @@ describe('adaptive windows', () => {
 
 describe('catalog selection', () => {
   it('syncs only selected streams and fields, always with key and replication fields', async () => {
-    const discovered = JSON.parse((await runTap(['--discover'])).stdout) as { streams: { stream: string; metadata: { breadcrumb: string[]; metadata: Record<string, unknown> }[] }[] };
+    const discovered = JSON.parse((await runInProcess(['--discover'])).stdout) as { streams: { stream: string; metadata: { breadcrumb: string[]; metadata: Record<string, unknown> }[] }[] };
     // As Meltano writes it for `select: [visits.url]`: selected everywhere, automatic fields false too.
     for (const entry of discovered.streams) {
       const on = entry.stream === 'visits';

@@ -4,9 +4,17 @@ import type { Dataset } from '../fake-api/dataset.js';
 
 type Stream = 'sessions' | 'visits' | 'conversions';
 
-const schemaProperties = (stream: Stream): Record<string, { type?: string | string[] }> =>
-  (JSON.parse(readFileSync(new URL(`../../schemas/${stream}.json`, import.meta.url), 'utf8')) as { properties: Record<string, { type?: string | string[] }> })
-    .properties;
+type Properties = Record<string, { type?: string | string[] }>;
+/** The shipped schemas' properties, read once per stream (expectedRecord asks for every field of every record). */
+const schemas = new Map<Stream, Properties>();
+const schemaProperties = (stream: Stream): Properties => {
+  let properties = schemas.get(stream);
+  if (properties === undefined) {
+    properties = (JSON.parse(readFileSync(new URL(`../../schemas/${stream}.json`, import.meta.url), 'utf8')) as { properties: Properties }).properties;
+    schemas.set(stream, properties);
+  }
+  return properties;
+};
 const schemaFields = (stream: Stream): string[] => Object.keys(schemaProperties(stream));
 
 /**

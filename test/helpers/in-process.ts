@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import type { Clock } from '../../src/clock.js';
 import type { WemasyStream } from '../../src/streams/stream.js';
 import { runTap } from '../../src/tap.js';
-import { parseMessages, type SingerMessage } from './run-tap.js';
+import { tapRun, type TapRun } from './run-tap.js';
 
 /**
  * Runs the tap in-process through its entry function (src/tap.ts), with an injected clock and
@@ -122,33 +122,49 @@ export function fakeClock(startIso: string, options: { autoAdvance?: boolean } =
   return clock;
 }
 
-/** A stdout that collects what it is given; with `delayMs`, it accepts each chunk only after that long (a slow reader). */
-export function collectingStdout(options: { delayMs?: number; highWaterMark?: number } = {}): Writable & { text(): string } {
+/**
+ * A stdout that collects what it is given. A slow reader: with `slow`, it accepts each chunk only
+ * on a later turn of the event loop (setImmediate: other I/O runs first, no wall-clock wait), so
+ * that with a small `highWaterMark` the tap meets back-pressure at every write; with `delayMs`,
+ * only after that long in real time.
+ */
+export function collectingStdout(options: { slow?: boolean; delayMs?: number; highWaterMark?: number } = {}): Writable & { text(): string } {
   const chunks: string[] = [];
   const stream = new Writable({
     highWaterMark: options.highWaterMark ?? 16 * 1024,
     write(chunk: Buffer | string, _encoding, callback) {
       chunks.push(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
-      if (options.delayMs === undefined) callback();
-      else setTimeout(callback, options.delayMs);
+      if (options.delayMs !== undefined) setTimeout(callback, options.delayMs);
+      else if (options.slow === true) setImmediate(callback);
+      else callback();
     },
   });
   return Object.assign(stream, { text: () => chunks.join('') });
 }
 
-export interface InProcessRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-  readonly messages: SingerMessage[];
-  records(stream: string): Record<string, unknown>[];
-  lastState(): NonNullable<SingerMessage['value']> | undefined;
+/**
+ * The virtual instant an in-process run starts at unless the test gives a clock: a fixed "now",
+ * after every range the tests sync, so that nothing depends on the day the suite runs.
+ */
+export const DEFAULT_NOW = '2026-11-30T12:00:00Z';
+
+/** What a run printed and returned; the same shape as a child process's TapRun (signal always null). */
+export type InProcessRun = TapRun;
+
+export interface InProcessOptions {
+  /** Default: a fakeClock at DEFAULT_NOW. */
+  clock?: Clock;
+  stdout?: Writable & { text(): string };
+  /** The tap's whole environment (a child would inherit the test's; in-process it sees only this). */
+  env?: NodeJS.ProcessEnv;
+  /** Aborts the run as main.ts does on SIGTERM/SIGINT. */
+  signal?: AbortSignal;
+  /** The streams to sync instead of the tap's own list (runTap's optional argument). */
+  streams?: readonly WemasyStream[];
 }
 
-export async function runInProcess(
-  args: readonly string[],
-  options: { clock: Clock; stdout?: Writable & { text(): string }; env?: NodeJS.ProcessEnv; streams?: readonly WemasyStream[] },
-): Promise<InProcessRun> {
+/** Runs `tap-wemasy ...args` through runTap (src/tap.ts) in this process and collects what it printed. */
+export async function runInProcess(args: readonly string[], options: InProcessOptions = {}): Promise<InProcessRun> {
   const stdout = options.stdout ?? collectingStdout();
   let stderr = '';
   const code = await runTap(args, {
@@ -157,17 +173,8 @@ export async function runInProcess(
       stderr += line;
     },
     env: options.env ?? {},
-    clock: options.clock,
+    clock: options.clock ?? fakeClock(DEFAULT_NOW),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
   }, options.streams);
-  const text = stdout.text();
-  const messages = parseMessages(text);
-  const states = messages.filter((m) => m.type === 'STATE').map((m) => m.value as NonNullable<SingerMessage['value']>);
-  return {
-    code,
-    stdout: text,
-    stderr,
-    messages,
-    records: (stream) => messages.filter((m) => m.type === 'RECORD' && m.stream === stream).map((m) => m.record as Record<string, unknown>),
-    lastState: () => states.at(-1),
-  };
+  return tapRun(code, null, stdout.text(), stderr);
 }

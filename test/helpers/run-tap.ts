@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,29 +74,44 @@ export function runTap(args: readonly string[], options: RunOptions = {}): Promi
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(watchdog);
-      let parsed: SingerMessage[] | undefined;
-      const messages = (): SingerMessage[] => (parsed ??= parseMessages(stdout));
-      const states = () => messages().filter((m) => m.type === 'STATE').map((m) => m.value as NonNullable<SingerMessage['value']>);
-      resolve({
-        code,
-        signal,
-        stdout,
-        stderr,
-        get messages() {
-          return messages();
-        },
-        records: (stream) => messages().filter((m) => m.type === 'RECORD' && m.stream === stream).map((m) => m.record as Record<string, unknown>),
-        states,
-        lastState: () => states().at(-1),
-        schemas: () => messages().filter((m) => m.type === 'SCHEMA'),
-      });
+      resolve(tapRun(code, signal, stdout, stderr));
     });
   });
 }
 
-/** A fresh temporary folder for one test's files. */
+/** A run's outcome and output, with stdout parsed on first use. */
+export function tapRun(code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string): TapRun {
+  let parsed: SingerMessage[] | undefined;
+  const messages = (): SingerMessage[] => (parsed ??= parseMessages(stdout));
+  const states = () => messages().filter((m) => m.type === 'STATE').map((m) => m.value as NonNullable<SingerMessage['value']>);
+  return {
+    code,
+    signal,
+    stdout,
+    stderr,
+    get messages() {
+      return messages();
+    },
+    records: (stream) => messages().filter((m) => m.type === 'RECORD' && m.stream === stream).map((m) => m.record as Record<string, unknown>),
+    states,
+    lastState: () => states().at(-1),
+    schemas: () => messages().filter((m) => m.type === 'SCHEMA'),
+  };
+}
+
+/** The folders tempDir made in this test file; test/setup.ts removes them after the file's tests. */
+const madeDirs: string[] = [];
+
+/** A fresh temporary folder for one test's files, removed after the test file (test/setup.ts). */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'tap-wemasy-test-'));
+  const dir = mkdtempSync(join(tmpdir(), 'tap-wemasy-test-'));
+  madeDirs.push(dir);
+  return dir;
+}
+
+/** Removes every folder tempDir made so far (test/setup.ts calls it after each test file). */
+export function removeTempDirs(): void {
+  for (const dir of madeDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** Writes `value` as JSON into `dir/name` and returns the path. */

@@ -1,6 +1,6 @@
 /** Runs the built tap (dist/main.js) as a child process and parses its output. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,12 +41,17 @@ export async function runTap(config: Record<string, unknown>, state?: unknown): 
     writeFileSync(path.join(dir, 'state.json'), JSON.stringify(state));
     args.push('--state', path.join(dir, 'state.json'));
   }
-  const child = spawn(process.execPath, args, { cwd: dir, env: { ...process.env, LOG_LEVEL: 'info' } });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  let code: number | null;
+  try {
+    const child = spawn(process.execPath, args, { cwd: dir, env: { ...process.env, LOG_LEVEL: 'info' } });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   const messages = stdout
     .split('\n')
     .filter((l) => l.trim() !== '')
