@@ -38,8 +38,8 @@ function meltanoValue(setting: SettingSchema): unknown {
 
 /** The extractor's `settings` list as meltano.yml lines, indented for the plugin entry. */
 export function meltanoSettingsYaml(indent = '    '): string[] {
-  const settings = settingNames.map((name) => {
-    const setting = configSchema.properties[name] as SettingSchema;
+  const settings = settingNames().map((name) => {
+    const setting = configSchema().properties[name] as SettingSchema;
     const secret = setting.secret === true || setting.writeOnly === true;
     return {
       name,

@@ -35,22 +35,22 @@ export function aboutInfo(): AboutInfo {
     sdk_version: `${TAP_NAME}-ts/${version}`,
     supported_python_versions: null,
     capabilities: CAPABILITIES,
-    settings: configSchema,
+    settings: configSchema(),
   };
 }
 
-function typeText(name: string): string {
-  const setting = configSchema.properties[name];
+function typeText(schema: ConfigSchema, name: string): string {
+  const setting = schema.properties[name];
   return setting === undefined ? 'unknown' : typesOf(setting).join(', ');
 }
 
-function isRequired(name: string): boolean {
-  return configSchema.required.includes(name);
+function isRequired(schema: ConfigSchema, name: string): boolean {
+  return schema.required.includes(name);
 }
 
 /** A default as the markdown table shows it; `None` when there is none or the setting is secret. */
-function defaultText(name: string): string {
-  const setting = configSchema.properties[name];
+function defaultText(schema: ConfigSchema, name: string): string {
+  const setting = schema.properties[name];
   const value: JsonValue | undefined = setting?.default;
   if (setting === undefined || value === undefined || setting.secret === true || setting.writeOnly === true) {
     return 'None';
@@ -79,13 +79,14 @@ function renderText(info: AboutInfo): string {
     ...info.capabilities.map((capability) => `  - ${capability}`),
     'Settings:',
   ];
-  for (const name of settingNames) {
+  const schema = info.settings;
+  for (const name of settingNames(schema)) {
     lines.push(
       `  - Name: ${name}`,
-      `    Type: ${typeText(name)}`,
-      `    Default: ${isRequired(name) ? '(required)' : defaultText(name)}`,
+      `    Type: ${typeText(schema, name)}`,
+      `    Default: ${isRequired(schema, name) ? '(required)' : defaultText(schema, name)}`,
       `    Environment Variable: ${envVarName(name)}`,
-      `    Description: ${firstSentence(configSchema.properties[name]?.description ?? '')}`,
+      `    Description: ${firstSentence(schema.properties[name]?.description ?? '')}`,
     );
   }
   return lines.join('\n');
@@ -110,10 +111,11 @@ function renderMarkdown(info: AboutInfo): string {
     '| Setting | Required | Default | Description |',
     '|:---|:---:|:---:|:---|',
   ];
-  for (const name of settingNames) {
-    const description = configSchema.properties[name]?.description ?? '';
-    const required = isRequired(name) ? 'True' : 'False';
-    lines.push(`| ${name} | ${required} | ${tableCell(defaultText(name))} | ${tableCell(description)} |`);
+  const schema = info.settings;
+  for (const name of settingNames(schema)) {
+    const description = schema.properties[name]?.description ?? '';
+    const required = isRequired(schema, name) ? 'True' : 'False';
+    lines.push(`| ${name} | ${required} | ${tableCell(defaultText(schema, name))} | ${tableCell(description)} |`);
   }
   lines.push(
     '',

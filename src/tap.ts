@@ -15,7 +15,7 @@ const TOKEN_ENV_VARS = ['TAP_WEMASY_API_TOKEN', 'MELTANO_EXTRACT_API_TOKEN'];
  * `streams` are the streams the tap offers (tests add one of their own).
  */
 export async function runTap(argv: readonly string[], io: TapIo, streams: readonly WemasyStream[] = STREAMS): Promise<number> {
-  let log = createLogger({ level: parseLogLevel(io.env.LOG_LEVEL) ?? 'info', write: io.writeStderr });
+  let log = createLogger({ level: parseLogLevel(io.env.LOG_LEVEL) ?? 'info', write: io.writeStderr, clock: io.clock });
   const protect = (target: Logger): Logger => {
     for (const name of TOKEN_ENV_VARS) target.addSecret(io.env[name] ?? '');
     return target;
@@ -25,7 +25,7 @@ export async function runTap(argv: readonly string[], io: TapIo, streams: readon
   try {
     const args = await parseCli(argv);
     debug = args.debug;
-    if (args.logLevel !== undefined) log = protect(createLogger({ level: args.logLevel, write: io.writeStderr }));
+    if (args.logLevel !== undefined) log = protect(createLogger({ level: args.logLevel, write: io.writeStderr, clock: io.clock }));
     await dispatch(args, io, log, streams);
     return 0;
   } catch (error) {

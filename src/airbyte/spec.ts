@@ -9,8 +9,8 @@ import { PROTOCOL_VERSION, type AirbyteMessage } from './protocol.js';
  * config store keeps them as secrets.
  */
 export function specMessage(): AirbyteMessage {
-  const properties: JsonObject = { ...(configSchema.properties as unknown as JsonObject) };
-  for (const name of secretSettings) properties[name] = { ...(properties[name] as JsonObject), airbyte_secret: true };
-  const connectionSpecification = { ...(configSchema as unknown as JsonObject), properties };
+  const properties: JsonObject = { ...(configSchema().properties as unknown as JsonObject) };
+  for (const name of secretSettings()) properties[name] = { ...(properties[name] as JsonObject), airbyte_secret: true };
+  const connectionSpecification = { ...(configSchema() as unknown as JsonObject), properties };
   return { type: 'SPEC', spec: { connectionSpecification, supportsIncremental: true, protocol_version: PROTOCOL_VERSION } };
 }

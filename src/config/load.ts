@@ -106,13 +106,13 @@ function castEnvValue(variable: string, text: string, setting: SettingSchema, lo
  * (`TAP_WEMASY__SELECT`, `__METADATA`, ...: two underscores) are not settings and are skipped.
  */
 function checkUnknownVariables(env: NodeJS.ProcessEnv, log: Logger): void {
-  const known = new Set(settingNames.map(envVarName));
+  const known = new Set(settingNames().map(envVarName));
   const ignored: string[] = [];
   for (const variable of Object.keys(env).sort()) {
     if (!variable.startsWith(ENV_PREFIX) || known.has(variable)) continue;
     const rest = variable.slice(ENV_PREFIX.length);
     if (rest === '' || rest.startsWith('_')) continue;
-    const near = nearestSettings(rest.toLowerCase(), settingNames);
+    const near = nearestSettings(rest.toLowerCase(), settingNames());
     if (near.length > 0) {
       throw new TapError('config', `environment variable ${variable} is not a setting (did you mean ${orList(near.map(envVarName))}?)`);
     }
@@ -125,10 +125,11 @@ function checkUnknownVariables(env: NodeJS.ProcessEnv, log: Logger): void {
 export function readEnvConfig(env: NodeJS.ProcessEnv, log: Logger): JsonObject {
   const out: JsonObject = {};
   const used: string[] = [];
-  for (const name of settingNames) {
+  const schema = configSchema();
+  for (const name of settingNames(schema)) {
     const variable = envVarName(name);
     const text = env[variable];
-    const setting = configSchema.properties[name];
+    const setting = schema.properties[name];
     if (text === undefined || text === '' || setting === undefined) continue;
     out[name] = castEnvValue(variable, text, setting, log);
     used.push(variable);

@@ -49,7 +49,7 @@ export function unknownSettings(data: JsonObject, log: Logger): [string, string[
   const typos: [string, string[]][] = [];
   const far: string[] = [];
   for (const name of unknown) {
-    const near = nearestSettings(name, settingNames);
+    const near = nearestSettings(name, settingNames());
     if (near.length > 0) typos.push([name, near]);
     else far.push(name);
   }
@@ -64,7 +64,7 @@ export function unknownSettings(data: JsonObject, log: Logger): [string, string[
  * integer`, which Meltano passes as numbers. Anything else is left for the schema check to report.
  */
 export function numbersFromStrings(data: JsonObject): void {
-  for (const name of settingNames) {
+  for (const name of settingNames()) {
     const value = data[name];
     const setting = settingSchema(name);
     if (typeof value !== 'string' || setting === undefined) continue;

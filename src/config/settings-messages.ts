@@ -13,12 +13,12 @@ const MAX_SHOWN_CHARS = 80;
 /** A copy of `raw` with every secret setting's value replaced by `***`, for debug logging. */
 export function redactConfig(raw: JsonObject): JsonObject {
   const out: JsonObject = { ...raw };
-  for (const name of secretSettings) if (out[name] !== undefined) out[name] = REDACTED;
+  for (const name of secretSettings()) if (out[name] !== undefined) out[name] = REDACTED;
   return out;
 }
 
 function isSecret(name: string): boolean {
-  return secretSettings.includes(name);
+  return secretSettings().includes(name);
 }
 
 /** A user's value, quoted as JSON and cut short. */

@@ -26,18 +26,13 @@ export interface ParseSettingsOptions {
   readonly log: Logger;
 }
 
-let compiled: ValidateFunction | undefined;
-
-/** The schema validator, compiled on first use and kept. */
+/** The schema validator, compiled for each parse (once a run): the module keeps no state. */
 function validator(): ValidateFunction {
-  if (compiled === undefined) {
-    // validateSchema off: schemas/config.json ships with the tap and a unit test checks it against
-    // the JSON Schema meta-schema; compiling the meta-schema on every run cost ~25 ms of start-up.
-    const ajv = new Ajv({ allErrors: true, allowUnionTypes: true, validateSchema: false });
-    ajv.addKeyword({ keyword: 'secret', schemaType: 'boolean' }); // annotation only: never print the value
-    compiled = ajv.compile(configSchema);
-  }
-  return compiled;
+  // validateSchema off: schemas/config.json ships with the tap and a unit test checks it against
+  // the JSON Schema meta-schema; compiling the meta-schema on every run cost ~25 ms of start-up.
+  const ajv = new Ajv({ allErrors: true, allowUnionTypes: true, validateSchema: false });
+  ajv.addKeyword({ keyword: 'secret', schemaType: 'boolean' }); // annotation only: never print the value
+  return ajv.compile(configSchema());
 }
 
 /** A value the schema check guaranteed; a failure here is a bug in this module. */
@@ -162,7 +157,7 @@ class SettingsReader {
   /** Throws the one-line TapError listing every problem (typos first, then in schema order). */
   throwProblems(typos: readonly string[]): void {
     if (this.problems.size === 0) return;
-    const ordered = [...typos, ...settingNames.filter((name) => this.problems.has(name)), ...this.problems.keys()];
+    const ordered = [...typos, ...settingNames().filter((name) => this.problems.has(name)), ...this.problems.keys()];
     const lines = [...new Set(ordered)].flatMap((name) => this.problems.get(name) ?? []);
     let message = `invalid config: ${lines.join('; ')}`;
     // Belt and braces: a token pasted into another setting is not echoed either.
@@ -177,8 +172,9 @@ function prepare(raw: JsonObject): JsonObject {
   // fromEntries, not assignment: a "__proto__" key from JSON.parse stays a plain (unknown) key.
   const data: JsonObject = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== null));
   numbersFromStrings(data);
-  for (const name of settingNames) {
-    const fallback = configSchema.properties[name]?.default;
+  const schema = configSchema();
+  for (const name of settingNames(schema)) {
+    const fallback = schema.properties[name]?.default;
     if (data[name] === undefined && fallback !== undefined) data[name] = structuredClone(fallback);
   }
   return data;

@@ -93,19 +93,26 @@ function loadConfigSchema(): ConfigSchema {
   return checkConfigSchema(readPackageJson(CONFIG_SCHEMA_PATH), CONFIG_SCHEMA_PATH);
 }
 
-/** The parsed, frozen `schemas/config.json`. */
-export const configSchema: ConfigSchema = loadConfigSchema();
+/**
+ * The parsed, checked, frozen `schemas/config.json`, read when asked: nothing is read at import
+ * time and the module holds no cache (a caller that needs it several times keeps it).
+ */
+export function configSchema(): ConfigSchema {
+  return loadConfigSchema();
+}
 
 /** Every known setting, in the schema's order. */
-export const settingNames: readonly string[] = Object.freeze(Object.keys(configSchema.properties));
+export function settingNames(schema: ConfigSchema = configSchema()): readonly string[] {
+  return Object.keys(schema.properties);
+}
 
 /** Settings whose values must never be shown: `secret` or `writeOnly` in the schema. */
-export const secretSettings: readonly string[] = Object.freeze(
-  settingNames.filter((name) => {
-    const setting = configSchema.properties[name];
+export function secretSettings(schema: ConfigSchema = configSchema()): readonly string[] {
+  return settingNames(schema).filter((name) => {
+    const setting = schema.properties[name];
     return setting?.secret === true || setting?.writeOnly === true;
-  }),
-);
+  });
+}
 
 /** `api_token` → `TAP_WEMASY_API_TOKEN` (Meltano: uppercased, non-alphanumerics → `_`). */
 export function envVarName(setting: string): string {
@@ -113,8 +120,8 @@ export function envVarName(setting: string): string {
 }
 
 /** The schema of one known setting, or undefined for an unknown name. */
-export function settingSchema(name: string): SettingSchema | undefined {
-  return Object.hasOwn(configSchema.properties, name) ? configSchema.properties[name] : undefined;
+export function settingSchema(name: string, schema: ConfigSchema = configSchema()): SettingSchema | undefined {
+  return Object.hasOwn(schema.properties, name) ? schema.properties[name] : undefined;
 }
 
 /** The type keyword as a list: `"string"` → `["string"]`. */

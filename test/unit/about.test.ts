@@ -18,7 +18,7 @@ describe('aboutInfo', () => {
     expect(info.sdk_version).toBe(`tap-wemasy-ts/${packageJson.version}`);
     expect(info.supported_python_versions).toBeNull();
     expect(info.capabilities).toEqual(['catalog', 'discover', 'state', 'about', 'test']);
-    expect(info.settings).toBe(configSchema);
+    expect(info.settings).toEqual(configSchema());
   });
 });
 
@@ -52,9 +52,9 @@ describe('renderAbout', () => {
     expect(lines.slice(5, 10)).toEqual(['  - catalog', '  - discover', '  - state', '  - about', '  - test']);
     expect(lines[10]).toBe('Settings:');
     const blocks = lines.slice(11);
-    expect(blocks).toHaveLength(settingNames.length * 5);
-    settingNames.forEach((name, index) => {
-      const setting = configSchema.properties[name];
+    expect(blocks).toHaveLength(settingNames().length * 5);
+    settingNames().forEach((name, index) => {
+      const setting = configSchema().properties[name];
       const block = blocks.slice(index * 5, index * 5 + 5);
       expect(block.slice(0, 2)).toEqual([`  - Name: ${name}`, `    Type: ${String(setting?.type)}`]);
       expect(block[2]).toMatch(/^ {4}Default: \S/);
@@ -65,7 +65,7 @@ describe('renderAbout', () => {
       expect(setting?.description.replace(/\s+/g, ' ').startsWith(description), name).toBe(true);
     });
     expect(blocks).toContain('    Environment Variable: TAP_WEMASY_API_TOKEN');
-    const block = (name: string) => blocks.slice(settingNames.indexOf(name) * 5, settingNames.indexOf(name) * 5 + 5);
+    const block = (name: string) => blocks.slice(settingNames().indexOf(name) * 5, settingNames().indexOf(name) * 5 + 5);
     expect(block('api_token')[2]).toBe('    Default: (required)');
     expect(block('timezone')[2]).toBe('    Default: UTC');
     expect(block('session_filters')[2]).toBe('    Default: {}');
@@ -85,14 +85,14 @@ describe('renderAbout', () => {
     expect(header).toBeGreaterThan(lines.indexOf('## Settings'));
     expect(lines[header + 1]).toBe('|:---|:---:|:---:|:---|');
     const rows = lines.slice(header + 2).filter((line) => line.startsWith('| '));
-    expect(rows).toHaveLength(settingNames.length);
+    expect(rows).toHaveLength(settingNames().length);
     const cells = (row: string): string[] =>
       row
         .slice(2, -2)
         .split(/(?<!\\) \| /)
         .map((cell) => cell.trim());
     const byName = new Map(rows.map((row) => [cells(row)[0], cells(row)]));
-    expect([...byName.keys()]).toEqual(settingNames);
+    expect([...byName.keys()]).toEqual(settingNames());
     for (const row of rows) expect(cells(row)).toHaveLength(4);
     expect(byName.get('api_token')?.slice(1, 3)).toEqual(['True', 'None']);
     expect(byName.get('start_date')?.slice(1, 3)).toEqual(['True', 'None']);
@@ -101,7 +101,7 @@ describe('renderAbout', () => {
     expect(byName.get('session_filters')?.[2]).toBe('{}');
     expect(byName.get('session_batch_size')?.[2]).toBe('1000');
     expect(byName.get('base_url')?.[2]).toBe('https://api.wemasy.nl/api');
-    expect(byName.get('window_size')?.[3]).toBe(configSchema.properties.window_size?.description);
+    expect(byName.get('window_size')?.[3]).toBe(configSchema().properties.window_size?.description);
     expect(lines.at(-1)).toBe(
       'A full list of supported settings and capabilities is available by running: `tap-wemasy --about`',
     );
@@ -109,9 +109,9 @@ describe('renderAbout', () => {
 
   it('no format prints anything that looks like a token, and secrets have no default', () => {
     for (const name of ['api_token']) {
-      expect(configSchema.properties[name]?.secret).toBe(true);
-      expect(configSchema.properties[name]?.writeOnly).toBe(true);
-      expect(configSchema.properties[name]?.default).toBeUndefined();
+      expect(configSchema().properties[name]?.secret).toBe(true);
+      expect(configSchema().properties[name]?.writeOnly).toBe(true);
+      expect(configSchema().properties[name]?.default).toBeUndefined();
     }
     for (const format of ['text', 'json', 'markdown'] as const) {
       const text = renderAbout(format);

@@ -60,34 +60,34 @@ describe('config spec', () => {
   it('schemas/config.json is a valid JSON Schema (the tap compiles it without meta-validation)', () => {
     const ajv = new Ajv({ allowUnionTypes: true });
     ajv.addKeyword({ keyword: 'secret', schemaType: 'boolean' });
-    expect(ajv.validateSchema(configSchema), JSON.stringify(ajv.errors)).toBe(true);
+    expect(ajv.validateSchema(configSchema()), JSON.stringify(ajv.errors)).toBe(true);
   });
 
   it('lists every setting in schema order, with a title, description and type', () => {
-    expect(settingNames[0]).toBe('api_token');
-    expect(settingNames).toContain('base_url');
-    expect(settingNames).toContain('discover_sample');
-    for (const name of settingNames) {
-      const setting = configSchema.properties[name];
+    expect(settingNames()[0]).toBe('api_token');
+    expect(settingNames()).toContain('base_url');
+    expect(settingNames()).toContain('discover_sample');
+    for (const name of settingNames()) {
+      const setting = configSchema().properties[name];
       expect(setting?.title, name).toEqual(expect.any(String));
       expect(setting?.description, name).toEqual(expect.any(String));
       expect(setting?.type, name).toBeDefined();
     }
-    expect(configSchema.required).toEqual(['api_token', 'start_date']);
-    expect(configSchema.additionalProperties).toBe(true);
+    expect(configSchema().required).toEqual(['api_token', 'start_date']);
+    expect(configSchema().additionalProperties).toBe(true);
   });
 
   it('names environment variables the Meltano way and marks the token secret', () => {
     expect(envVarName('api_token')).toBe('TAP_WEMASY_API_TOKEN');
     expect(envVarName('session-ids')).toBe('TAP_WEMASY_SESSION_IDS');
-    expect(secretSettings).toEqual(['api_token']);
+    expect(secretSettings()).toEqual(['api_token']);
   });
 
   it('compiles under ajv strict mode, and is frozen', () => {
     const ajv = new Ajv({ strict: true, allowUnionTypes: true });
     ajv.addKeyword('secret');
-    expect(() => ajv.compile(configSchema)).not.toThrow();
-    expect(Object.isFrozen(configSchema.properties)).toBe(true);
+    expect(() => ajv.compile(configSchema())).not.toThrow();
+    expect(Object.isFrozen(configSchema().properties)).toBe(true);
   });
 });
 
@@ -127,7 +127,7 @@ describe('parseSettings: defaults and conversion', () => {
     const first = parse(BASE);
     first.sessionFilters.mutated = true;
     expect(parse(BASE).sessionFilters).toEqual({});
-    expect(configSchema.properties.session_filters?.default).toEqual({});
+    expect(configSchema().properties.session_filters?.default).toEqual({});
   });
 
   it('converts every setting given', () => {
@@ -236,7 +236,7 @@ describe('parseSettings: defaults and conversion', () => {
 
   it('extras that orchestrators and SDK-based tooling pass are far from every setting (a warning, not an error)', () => {
     const extras = ['user_agent', 'stream_maps', 'stream_map_config', 'flattening_enabled', 'flattening_max_depth', 'batch_config', 'select', 'metadata', 'schema', 'load_schema', 'state', 'catalog', 'properties'];
-    for (const extra of extras) expect(nearestSettings(extra, settingNames), extra).toEqual([]);
+    for (const extra of extras) expect(nearestSettings(extra, settingNames()), extra).toEqual([]);
   });
 
   it('treats a "__proto__" key as just another unknown setting', () => {
