@@ -61,24 +61,7 @@ export function createAirbytePort(
 
   const writeState = async (state: TapState): Promise<void> => {
     counts.STATE += 1;
-    for (const [name, stream] of progress) {
-      const bookmark = bookmarkOf(state, name);
-      const text = bookmark === undefined ? undefined : JSON.stringify(bookmark);
-      if (bookmark === undefined || text === stream.printed) continue;
-      running(name, stream);
-      stream.printed = text;
-      const recordCount = stream.records;
-      stream.records = 0;
-      await output.write({
-        type: 'STATE',
-        state: { type: 'STREAM', stream: { stream_descriptor: { name }, stream_state: bookmark }, sourceStats: { recordCount } },
-      });
-      const through = typeof bookmark.replication_key_value === 'string' ? Date.parse(bookmark.replication_key_value) : Number.NaN;
-      if (through >= options.endMs) {
-        stream.complete = true;
-        await output.write(streamStatus(name, 'COMPLETE', clock.nowMs()));
-      }
-    }
+    await writeStreamStates(output, progress, state, { clock, endMs: options.endMs, running });
   };
 
   return {
@@ -100,4 +83,34 @@ export function createAirbytePort(
       await output.flush();
     },
   };
+}
+
+/**
+ * One per-stream STATE for each stream whose bookmark moved (with the records since its last
+ * one), and COMPLETE for a stream whose bookmark reached the sync's end.
+ */
+async function writeStreamStates(
+  output: AirbyteOutput,
+  progress: ReadonlyMap<string, StreamProgress>,
+  state: TapState,
+  options: { readonly clock: Clock; readonly endMs: number; readonly running: (name: string, stream: StreamProgress) => void },
+): Promise<void> {
+  for (const [name, stream] of progress) {
+    const bookmark = bookmarkOf(state, name);
+    const text = bookmark === undefined ? undefined : JSON.stringify(bookmark);
+    if (bookmark === undefined || text === stream.printed) continue;
+    options.running(name, stream);
+    stream.printed = text;
+    const recordCount = stream.records;
+    stream.records = 0;
+    await output.write({
+      type: 'STATE',
+      state: { type: 'STREAM', stream: { stream_descriptor: { name }, stream_state: bookmark }, sourceStats: { recordCount } },
+    });
+    const through = typeof bookmark.replication_key_value === 'string' ? Date.parse(bookmark.replication_key_value) : Number.NaN;
+    if (through >= options.endMs) {
+      stream.complete = true;
+      await output.write(streamStatus(name, 'COMPLETE', options.clock.nowMs()));
+    }
+  }
 }

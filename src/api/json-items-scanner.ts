@@ -1,3 +1,4 @@
+/* eslint-disable max-lines -- the scanner's state machine (one short method per state) reads as one unit; splitting it to save 9 lines would scatter the hot loop. BENCHMARKS.md section 8: it pays, 8.5x faster than stream-json. */
 /**
  * The push parser behind json-items.ts (see its header for why and how): push() chunks, then
  * end(); each returns the batches of items completed. A state machine walks the top-level object,
