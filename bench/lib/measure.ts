@@ -61,7 +61,11 @@ export function killChildren(): void {
   live.clear();
 }
 
-/** Runs `command args`, measured. Never rejects for the child's own failure; see `code`/`timedOut`. */
+/**
+ * Runs `command args`, measured. Never rejects for the child's own failure; see `code`/`timedOut`.
+ * Longer than 60 lines on purpose: one child's whole life (spawn, streams, RSS, timeout, exit) in
+ * one closure, so that every path that ends it clears the same timers.
+ */
 export function runChild(command: string, args: readonly string[], options: ChildOptions): Promise<ChildRun> {
   const useTime = hasGnuTime();
   runCounter += 1;

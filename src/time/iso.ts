@@ -2,7 +2,7 @@
  * ISO 8601 input from the user (settings) and from state (bookmarks).
  */
 import { DateTime, Duration } from 'luxon';
-import { isValidZone, zoneClock } from './api-time.js';
+import { instantOf, isValidZone, zoneNamed } from './zone.js';
 
 export { isValidZone };
 
@@ -20,7 +20,7 @@ const BASE = DateTime.utc(2000);
  * Throws a RangeError when `zone` is not valid.
  */
 export function parseInstant(text: string, zone: string): DateTime | undefined {
-  const clock = zoneClock(zone);
+  const z = zoneNamed(zone);
   if (typeof text !== 'string') return undefined;
   let s = text.trim();
   if (!/^\d{4}/.test(s)) return undefined;
@@ -31,7 +31,7 @@ export function parseInstant(text: string, zone: string): DateTime | undefined {
   // text carries no offset of its own.
   const asOther = DateTime.fromISO(s, { zone: 'UTC+1' });
   if (asOther.isValid && asOther.toMillis() === asUtc.toMillis()) return asUtc;
-  const dt = DateTime.fromMillis(clock.instantOf(asUtc.toMillis()), { zone: 'utc' });
+  const dt = DateTime.fromMillis(instantOf(z, asUtc.toMillis()), { zone: 'utc' });
   return dt.isValid ? dt : undefined;
 }
 

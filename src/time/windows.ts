@@ -5,10 +5,9 @@
  * windows neither overlap nor leave a gap.
  */
 import { DateTime, FixedOffsetZone } from 'luxon';
-import type { Duration } from 'luxon';
-import { zoneClock } from './api-time.js';
-import type { ZoneClock } from './api-time.js';
+import type { Duration, Zone } from 'luxon';
 import { isPositive } from './iso.js';
+import { instantOf, instantsOf, isAmbiguous, wallOf, zoneNamed } from './zone.js';
 
 /** A half-open interval `[start, end)` of UTC instants. */
 export interface Window {
@@ -38,52 +37,52 @@ function utc(ms: number): DateTime {
  * the second before it has an unambiguous local string (the very start of
  * the repeated period).
  */
-function safeAt(clock: ZoneClock, t: number): boolean {
+function safeAt(zone: Zone, t: number): boolean {
   const s = Math.floor(t / SECOND) * SECOND;
-  const wall = clock.wallOf(s);
-  if (!clock.isAmbiguous(wall)) return true;
-  if (clock.instantOf(wall) !== s) return false; // not the first occurrence
-  return !clock.isAmbiguous(clock.wallOf(s - SECOND));
+  const wall = wallOf(zone, s);
+  if (!isAmbiguous(zone, wall)) return true;
+  if (instantOf(zone, wall) !== s) return false; // not the first occurrence
+  return !isAmbiguous(zone, wallOf(zone, s - SECOND));
 }
 
 /** Length (ms) of the repeated period around an unsafe instant. */
-function repeatLength(clock: ZoneClock, t: number): number {
+function repeatLength(zone: Zone, t: number): number {
   const s = Math.floor(t / SECOND) * SECOND;
-  const instants = clock.instantsOf(clock.wallOf(s));
+  const instants = instantsOf(zone, wallOf(zone, s));
   const first = instants[0];
   const last = instants[instants.length - 1];
   return first !== undefined && last !== undefined && last > first ? last - first : HOUR;
 }
 
 /** The first safe instant after an unsafe `t` (the end of its repeated period). */
-function nextSafe(clock: ZoneClock, t: number): number {
+function nextSafe(zone: Zone, t: number): number {
   let lo = Math.floor(t / SECOND) * SECOND; // unsafe
-  let hi = lo + 2 * repeatLength(clock, t) + SECOND;
-  for (let guard = 0; !safeAt(clock, hi); guard++) {
+  let hi = lo + 2 * repeatLength(zone, t) + SECOND;
+  for (let guard = 0; !safeAt(zone, hi); guard++) {
     if (guard > 64) throw new Error(`no safe window edge after ${new Date(t).toISOString()}`);
     lo = hi;
     hi += DAY;
   }
   while (hi - lo > SECOND) {
     const mid = lo + Math.floor((hi - lo) / (2 * SECOND)) * SECOND;
-    if (safeAt(clock, mid)) hi = mid;
+    if (safeAt(zone, mid)) hi = mid;
     else lo = mid;
   }
   return hi;
 }
 
 /** The last safe instant at or before an unsafe `t` (the start of its repeated period). */
-function previousSafe(clock: ZoneClock, t: number): number {
+function previousSafe(zone: Zone, t: number): number {
   let hi = Math.floor(t / SECOND) * SECOND; // unsafe
-  let lo = hi - 2 * repeatLength(clock, t) - SECOND;
-  for (let guard = 0; !safeAt(clock, lo); guard++) {
+  let lo = hi - 2 * repeatLength(zone, t) - SECOND;
+  for (let guard = 0; !safeAt(zone, lo); guard++) {
     if (guard > 64) throw new Error(`no safe window edge before ${new Date(t).toISOString()}`);
     hi = lo;
     lo -= DAY;
   }
   while (hi - lo > SECOND) {
     const mid = lo + Math.floor((hi - lo) / (2 * SECOND)) * SECOND;
-    if (safeAt(clock, mid)) lo = mid;
+    if (safeAt(zone, mid)) lo = mid;
     else hi = mid;
   }
   return lo;
@@ -97,7 +96,7 @@ function previousSafe(clock: ZoneClock, t: number): number {
  * Sub-second parts are ignored (the API's strings drop them).
  */
 export function isSafeEdge(t: DateTime, zone: string): boolean {
-  return safeAt(zoneClock(zone), millisOf(t, 'instant'));
+  return safeAt(zoneNamed(zone), millisOf(t, 'instant'));
 }
 
 /**
@@ -107,16 +106,16 @@ export function isSafeEdge(t: DateTime, zone: string): boolean {
  * run starts where a zone-less string can.
  */
 export function safeEdgeAtOrBefore(t: DateTime, zone: string): DateTime {
-  const clock = zoneClock(zone);
+  const z = zoneNamed(zone);
   const ms = millisOf(t, 'instant');
-  return safeAt(clock, ms) ? t.toUTC() : utc(previousSafe(clock, ms));
+  return safeAt(z, ms) ? t.toUTC() : utc(previousSafe(z, ms));
 }
 
 /** `t` when it is a safe edge, else the end of its repeated period. */
 export function safeEdgeAtOrAfter(t: DateTime, zone: string): DateTime {
-  const clock = zoneClock(zone);
+  const z = zoneNamed(zone);
   const ms = millisOf(t, 'instant');
-  return safeAt(clock, ms) ? t.toUTC() : utc(nextSafe(clock, ms));
+  return safeAt(z, ms) ? t.toUTC() : utc(nextSafe(z, ms));
 }
 
 /** The wall time (naive ms) `k` sizes after `wall0`, on the wall clock. */
@@ -149,10 +148,10 @@ function checkSize(size: Duration): void {
 }
 
 /** The first safe edge at wall k*size, for k >= k0, later than `after`; or `to`. */
-function edgeAfter(clock: ZoneClock, step: WallStep, k0: number, after: number, to: number): [number, number] {
+function edgeAfter(zone: Zone, step: WallStep, k0: number, after: number, to: number): [number, number] {
   for (let k = k0; ; k++) {
-    let t = clock.instantOf(step(k));
-    if (!safeAt(clock, t)) t = nextSafe(clock, t);
+    let t = instantOf(zone, step(k));
+    if (!safeAt(zone, t)) t = nextSafe(zone, t);
     if (t >= to) return [to, k];
     if (t > after) return [t, k];
   }
@@ -181,16 +180,16 @@ export function planWindows(from: DateTime, to: DateTime, size: Duration, zone: 
   const f = millisOf(from, 'from');
   const e = millisOf(to, 'to');
   checkSize(size);
-  const clock = zoneClock(zone);
+  const z = zoneNamed(zone);
   if (f >= e) return [];
-  const step = wallStepper(clock.wallOf(f), size);
+  const step = wallStepper(wallOf(z, f), size);
   const windows: Window[] = [];
   const end = utc(e);
   let start = utc(f);
   let startMs = f;
   let k = 1;
   for (;;) {
-    const [t, used] = edgeAfter(clock, step, k, startMs, e);
+    const [t, used] = edgeAfter(z, step, k, startMs, e);
     if (t >= e) {
       windows.push({ start, end });
       return windows;
@@ -213,8 +212,8 @@ export function nextWindowEnd(start: DateTime, size: Duration, zone: string, to:
   const s = millisOf(start, 'start');
   const e = millisOf(to, 'to');
   checkSize(size);
-  const clock = zoneClock(zone);
+  const z = zoneNamed(zone);
   if (s >= e) throw new RangeError('nextWindowEnd needs start < to');
-  const [t] = edgeAfter(clock, wallStepper(clock.wallOf(s), size), 1, s, e);
+  const [t] = edgeAfter(z, wallStepper(wallOf(z, s), size), 1, s, e);
   return t >= e ? to.toUTC() : utc(t);
 }
