@@ -6,6 +6,7 @@ import type { SessionId } from '../config/settings-types.js';
 import { CONVERSIONS_PATH, SESSIONS_PATH, VISITS_PATH } from './endpoints.js';
 import type { ApiRange } from '../time/api-time.js';
 import { checkItems, reportedError, sessionsPage } from './envelope.js';
+import { postJson } from './responses.js';
 import { JsonStreamError, parseItemsStream } from './json-items.js';
 
 /**
@@ -69,47 +70,8 @@ const SESSIONS_SORT = { sortKey: 'id', sortOrder: 'asc' } as const;
 
 export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
   const { http } = options;
-
-  const sessionsBody = (range: ApiRange, perPage: number): JsonObject => ({
-    start_date: range.start_date,
-    end_date: range.end_date,
-    ...SESSIONS_SORT,
-    per_page: String(perPage),
-    filters: options.sessionFilters,
-  });
-
-  /** The per_page the paginator last said it used, and the one a 422 forced (asked for from then on). */
-  let pageSize: number | undefined;
-  let askedPageSize: number | undefined;
-  const fetchPage = async (range: ApiRange, page: number, perPage: number, signal: AbortSignal | undefined) => {
-    const request = { path: SESSIONS_PATH, body: sessionsBody(range, perPage), query: { page: String(page) }, signal };
-    return http.postJson(request, (body, endpoint) => {
-      const result = sessionsPage(body, endpoint);
-      if (result.currentPage !== page) {
-        throw new ApiError('bad-response', `POST ${endpoint} answered page ${result.currentPage} when asked for page ${page}`, {
-          endpoint,
-          status: 200,
-        });
-      }
-      if (result.perPage !== undefined && perPage > 1) pageSize = result.perPage;
-      return result;
-    });
-  };
-
-  /** Page 1 with `per_page` lowered when the API refuses the size asked for (a 422 naming only `per_page`). */
-  const firstPage = async (range: ApiRange, signal: AbortSignal | undefined) => {
-    let perPage = askedPageSize ?? options.sessionsPageSize;
-    for (;;) {
-      try {
-        return { result: await fetchPage(range, 1, perPage, signal), perPage };
-      } catch (error) {
-        const limit = pageSizeRefusal(error);
-        if (limit === undefined || perPage <= 1) throw error;
-        perPage = limit > 0 && limit < perPage ? limit : Math.max(1, Math.floor(perPage / 2));
-        askedPageSize = perPage;
-      }
-    }
-  };
+  const pages = sessionPages(options);
+  const { fetchPage } = pages;
 
   const collect = async (stream: (sink: ItemSink) => Promise<StreamedBody>): Promise<JsonValue[]> => {
     const byId = new Map<unknown, JsonValue>();
@@ -124,7 +86,7 @@ export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
     async *listSessions(range, signal) {
       // Every page of one listing asks for the same per_page, so that offsets stay consistent;
       // the paginator's last_page and next_page_url say when it ends, whatever size it used.
-      const first = await firstPage(range, signal);
+      const first = await pages.firstPage(range, signal);
       let result = first.result;
       // The next page is asked for before this one's items are handed out (issue 11): its request
       // waits for the rate limiter and the server while the caller writes these records, not
@@ -164,10 +126,66 @@ export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
       return { total: result.total, perPage: result.perPage };
     },
     get pageSize() {
-      return pageSize;
+      return pages.pageSize;
     },
   };
   return api;
+}
+
+/**
+ * list-sessions, one page at a time: the per_page the paginator last said it used, and the one a
+ * 422 forced (asked for from then on, across listings).
+ */
+function sessionPages(options: WemasyApiOptions) {
+  const { http } = options;
+  let pageSize: number | undefined;
+  let askedPageSize: number | undefined;
+
+  const sessionsBody = (range: ApiRange, perPage: number): JsonObject => ({
+    start_date: range.start_date,
+    end_date: range.end_date,
+    ...SESSIONS_SORT,
+    per_page: String(perPage),
+    filters: options.sessionFilters,
+  });
+
+  const fetchPage = async (range: ApiRange, page: number, perPage: number, signal: AbortSignal | undefined) => {
+    const request = { path: SESSIONS_PATH, body: sessionsBody(range, perPage), query: { page: String(page) }, signal };
+    return postJson(http, request, (body, endpoint) => {
+      const result = sessionsPage(body, endpoint);
+      if (result.currentPage !== page) {
+        throw new ApiError('bad-response', `POST ${endpoint} answered page ${result.currentPage} when asked for page ${page}`, {
+          endpoint,
+          status: 200,
+        });
+      }
+      if (result.perPage !== undefined && perPage > 1) pageSize = result.perPage;
+      return result;
+    });
+  };
+
+  /** Page 1 with `per_page` lowered when the API refuses the size asked for (a 422 naming only `per_page`). */
+  const firstPage = async (range: ApiRange, signal: AbortSignal | undefined) => {
+    let perPage = askedPageSize ?? options.sessionsPageSize;
+    for (;;) {
+      try {
+        return { result: await fetchPage(range, 1, perPage, signal), perPage };
+      } catch (error) {
+        const limit = pageSizeRefusal(error);
+        if (limit === undefined || perPage <= 1) throw error;
+        perPage = limit > 0 && limit < perPage ? limit : Math.max(1, Math.floor(perPage / 2));
+        askedPageSize = perPage;
+      }
+    }
+  };
+
+  return {
+    fetchPage,
+    firstPage,
+    get pageSize() {
+      return pageSize;
+    },
+  };
 }
 
 /** An item's identity: its `id`, or the item itself when it is a bare id. */
@@ -183,7 +201,7 @@ export function itemId(item: JsonValue): unknown {
  */
 function readItems(sink: ItemSink): ResponseReader<StreamedBody> {
   let attempt = 0;
-  return async (response, endpoint, clock) => {
+  return async (response, endpoint, current) => {
     attempt += 1;
     if (response.body === null) throw new ApiError('bad-response', `POST ${endpoint} answered an empty body`, { endpoint, status: response.status });
     let bytes = 0;
@@ -202,7 +220,7 @@ function readItems(sink: ItemSink): ResponseReader<StreamedBody> {
         if (early !== undefined) throw early;
         const items = checkItems(batch as JsonValue[], endpoint);
         count += items.length;
-        await clock.outside(sink(items, attempt));
+        await current.outside(sink(items, attempt));
       }
     } catch (error) {
       if (!(error instanceof JsonStreamError)) throw error;
