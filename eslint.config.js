@@ -2,9 +2,13 @@
 // Lint rules (npm run lint, part of npm test): ESLint's recommended set plus typescript-eslint's
 // recommendedTypeChecked (type-aware: no-floating-promises, no-misused-promises, no-unsafe-*, ...)
 // and require-atomic-updates, over src/, scripts/, bench/ and test/. Zero warnings allowed.
+// In src/, only src/clock.ts may read the system time or start a timer (one clock, passed in).
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+
+const CLOCK_HINT = 'Use the Clock passed in (src/clock.ts: nowMs, now, monotonicMs, sleep, timer); an entry point uses systemClock.';
+const TIMERS = ['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'clearImmediate'];
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.bench/', '.scratch/'] },
@@ -28,6 +32,35 @@ export default tseslint.config(
       // point (the caller chose the reason). Literal non-Error values are still reported.
       '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
       '@typescript-eslint/only-throw-error': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
+    },
+  },
+  {
+    // One clock (src/clock.ts), passed in: no other module of the tap reads the system's time or
+    // starts a system timer, so that tests and benchmarks control all of it (a fake clock).
+    files: ['src/**/*.ts'],
+    ignores: ['src/clock.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: CLOCK_HINT },
+        { object: 'performance', property: 'now', message: CLOCK_HINT },
+        { object: 'DateTime', property: 'now', message: CLOCK_HINT },
+        ...TIMERS.map((property) => ({ object: 'globalThis', property, message: CLOCK_HINT })),
+      ],
+      'no-restricted-globals': ['error', ...TIMERS.map((name) => ({ name, message: CLOCK_HINT }))],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: `new Date() reads the system time. ${CLOCK_HINT}` },
+        { selector: "CallExpression[callee.name='Date']", message: `Date() reads the system time. ${CLOCK_HINT}` },
+        {
+          selector: "CallExpression[callee.object.name='DateTime'][callee.property.name=/^(utc|local)$/][arguments.length=0]",
+          message: `luxon's DateTime.utc() and DateTime.local() without arguments read the system time. ${CLOCK_HINT}`,
+        },
+      ],
+      'no-restricted-imports': [
+        'error',
+        { paths: ['timers', 'node:timers', 'timers/promises', 'node:timers/promises'].map((name) => ({ name, message: CLOCK_HINT })) },
+      ],
     },
   },
   {

@@ -1,4 +1,5 @@
 import type { DateTime } from 'luxon';
+import { wemasyWording } from './api/responses.js';
 import { createWemasyApi, type WemasyApi } from './api/wemasy.js';
 import type { CliArgs } from './cli.js';
 import { loadRawConfig } from './config/load.js';
@@ -53,13 +54,13 @@ export async function runConnected(args: CliArgs, io: TapIo, log: Logger, stream
   }
   if (args.state !== undefined) await writer.write({ type: 'STATE', value: state });
   log.info(`tap-wemasy ${packageManifest().version}: syncing ${selections.map((s) => s.def.name).join(', ') || 'no streams'}`);
-  const started = io.clock.nowMs();
+  const started = io.clock.monotonicMs();
   let status: 'succeeded' | 'failed' = 'failed';
   try {
     await syncSelected(selections, state, { settings, writer, io, log, startedAt, connection: { http, api, limiter } });
     status = 'succeeded';
   } finally {
-    log.metric({ type: 'timer', metric: 'sync_duration', value: (io.clock.nowMs() - started) / 1000, tags: { status } });
+    log.metric({ type: 'timer', metric: 'sync_duration', value: (io.clock.monotonicMs() - started) / 1000, tags: { status } });
   }
 }
 
@@ -120,6 +121,7 @@ export function connect(settings: Settings, io: TapIo, log: Logger): { http: Htt
     windowMs: settings.http.rateLimitWindowMs,
     clock: io.clock,
     log,
+    label: 'Wemasy',
   });
   const http = createHttpClient({
     baseUrl: settings.baseUrl,
@@ -129,6 +131,7 @@ export function connect(settings: Settings, io: TapIo, log: Logger): { http: Htt
     limiter,
     clock: io.clock,
     log,
+    wording: wemasyWording,
     ...(io.signal === undefined ? {} : { signal: io.signal }),
   });
   const api = createWemasyApi({

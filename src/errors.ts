@@ -60,11 +60,11 @@ export interface ApiErrorContext {
   readonly status?: number | undefined;
   /** Wait the server asked for (`Retry-After`), in milliseconds. */
   readonly retryAfterMs?: number | undefined;
-  /** Laravel-style field errors of a 422. */
+  /** Per-field errors of a rejected request (Wemasy's: Laravel's 422, read in api/responses.ts). */
   readonly fieldErrors?: Readonly<Record<string, readonly string[]>> | undefined;
 }
 
-/** An error from talking to the Wemasy API: a status, a fault, a bad body. */
+/** An error from talking to an HTTP API (http/client.ts, worded by the service's api/): a status, a fault, a bad body. */
 export class ApiError extends TapError {
   override name = 'ApiError';
   readonly context: ApiErrorContext;

@@ -5,6 +5,8 @@
  * redaction: each registered secret is replaced by `***` wherever it appears, so a token that
  * ends up in an error message or a server's echo never reaches the terminal.
  */
+import { systemClock, type Clock } from './clock.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'critical';
 
 const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, critical: 50 };
@@ -50,13 +52,14 @@ export interface LoggerOptions {
   readonly level?: LogLevel;
   /** Where lines go; defaults to process.stderr. */
   readonly write?: (line: string) => void;
-  readonly now?: () => Date;
+  /** The time of each line; defaults to the system clock. */
+  readonly clock?: Pick<Clock, 'nowMs'>;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? 'info';
   const write = options.write ?? ((line: string) => void process.stderr.write(line));
-  const now = options.now ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
   const secrets: string[] = [];
 
   const redact = (line: string): string => {
@@ -67,7 +70,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const emit = (lineLevel: LogLevel, message: string, context?: LogContext): void => {
     if (LEVEL_RANK[lineLevel] < LEVEL_RANK[level]) return;
     const text = `${message}${formatContext(context)}`.replace(/\r?\n/g, ' ');
-    write(redact(`${now().toISOString()} ${lineLevel.toUpperCase()} ${text}\n`));
+    write(redact(`${new Date(clock.nowMs()).toISOString()} ${lineLevel.toUpperCase()} ${text}\n`));
   };
 
   return {

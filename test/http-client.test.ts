@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { systemClock, type Clock } from '../src/clock.js';
 import type { HttpSettings } from '../src/config/settings-types.js';
 import { ApiError, type ErrorKind } from '../src/errors.js';
-import { createHttpClient, type HttpClient, type HttpClientOptions } from '../src/http/client.js';
+import { postJson, wemasyWording } from '../src/api/responses.js';
+import { createHttpClient, type ApiRequest, type HttpClient, type HttpClientOptions } from '../src/http/client.js';
 import { createRateLimiter, type RateLimiter } from '../src/http/rate-limiter.js';
 import { createLogger } from '../src/log.js';
 import { fakeClock, type FakeClock } from './helpers/in-process.js';
@@ -146,11 +147,16 @@ afterEach(async () => {
   for (const error of thrown) expect(String(error instanceof Error ? error.message : error)).not.toContain(TOKEN);
 });
 
-function makeClient(overrides: Partial<HttpClientOptions> = {}): { client: HttpClient; limiter: RateLimiter } {
+/** The HTTP client with Wemasy's wording, and postJson (src/api/responses.ts) on top, as the tap wires them. */
+type TestClient = HttpClient & {
+  postJson<T = unknown>(request: ApiRequest, check?: (body: unknown, endpoint: string) => T): Promise<T>;
+};
+
+function makeClient(overrides: Partial<HttpClientOptions> = {}): { client: TestClient; limiter: RateLimiter } {
   const clock = overrides.clock ?? systemClock;
   const log = createLogger({ level: 'debug', write: (line) => lines.push(line) });
   const limiter = overrides.limiter ?? createRateLimiter({ requestsPerMinute: HTTP.requestsPerMinute, clock, log });
-  const client = createHttpClient({
+  const http = createHttpClient({
     baseUrl: `${server.url}/api`,
     apiToken: TOKEN,
     userAgent: 'tap-wemasy/0.1.0 (test)',
@@ -158,9 +164,17 @@ function makeClient(overrides: Partial<HttpClientOptions> = {}): { client: HttpC
     limiter,
     clock,
     log,
+    wording: wemasyWording,
     random: () => 0,
     ...overrides,
   });
+  const client: TestClient = {
+    send: (request, read) => http.send(request, read),
+    get requestCount() {
+      return http.requestCount;
+    },
+    postJson: (request, check) => postJson(http, request, check),
+  };
   return { client, limiter };
 }
 
@@ -304,6 +318,32 @@ describe('statuses that stop the run at once', () => {
     const { client } = makeClient();
     const error = await failure(client.postJson({ path: PATH, body: {} }), 'request-rejected');
     expect(error.message).toBe(`Wemasy answered 404 to POST ${PATH}: Not Found`);
+    expect(server.seen).toHaveLength(1);
+  });
+});
+
+describe('redirects', () => {
+  const REDIRECT_MESSAGE =
+    `Wemasy answered POST ${PATH} with a redirect, which the tap does not follow (a POST must not become a GET): ` +
+    'check base_url (https://, not http://; the API root, default https://api.wemasy.nl/api)';
+
+  it.each([301, 302, 303, 307, 308])('%i: not followed (no GET, no second POST), not retried, one line naming base_url, never the token', async (status) => {
+    // The server answers every request with the redirect: a followed one would show as a GET (301-303) or a second POST (307, 308).
+    server.script(raw(status, '<html><body>Moved</body></html>', { 'Content-Type': 'text/html', Location: `${server.url}/api/moved?api_token=${TOKEN}` }));
+    const { client } = makeClient();
+    const error = await failure(client.postJson({ path: PATH, body: { page: 1 } }), 'request-rejected');
+    expect(error.message).toBe(REDIRECT_MESSAGE);
+    expect(error.retryable).toBe(false);
+    expect(server.seen.map((seen) => `${seen.method} ${seen.url}`)).toEqual([`POST /api${PATH}`]);
+    expect(warnings()).toEqual([]);
+    expect(metrics().map((m) => m.tags)).toEqual([{ endpoint: PATH, http_status_code: 0, status: 'failed' }]);
+  });
+
+  it('a 3xx that is not a redirect (304) is a rejected request with its status, not retried', async () => {
+    server.script(raw(304, ''));
+    const { client } = makeClient();
+    const error = await failure(client.postJson({ path: PATH, body: {} }), 'request-rejected');
+    expect(error.message).toBe(`Wemasy answered 304 to POST ${PATH}: (empty body)`);
     expect(server.seen).toHaveLength(1);
   });
 });

@@ -15,7 +15,7 @@ function onSignal(signal: NodeJS.Signals): void {
   const code = signal === 'SIGINT' ? 130 : 143;
   controller.abort(new TapError('interrupted', `interrupted by ${signal}; the last STATE printed is where the next read resumes`));
   process.exitCode = code;
-  setTimeout(() => process.exit(code), 1000).unref();
+  systemClock.timer(1000, () => process.exit(code), { unref: true });
 }
 process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);

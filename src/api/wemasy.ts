@@ -6,6 +6,7 @@ import type { SessionId } from '../config/settings-types.js';
 import { CONVERSIONS_PATH, SESSIONS_PATH, VISITS_PATH } from './endpoints.js';
 import type { ApiRange } from '../time/api-time.js';
 import { checkItems, reportedError, sessionsPage } from './envelope.js';
+import { postJson } from './responses.js';
 import { JsonStreamError, parseItemsStream } from './json-items.js';
 
 /**
@@ -69,6 +70,76 @@ const SESSIONS_SORT = { sortKey: 'id', sortOrder: 'asc' } as const;
 
 export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
   const { http } = options;
+  const pages = sessionPages(options);
+  const { fetchPage } = pages;
+
+  const collect = async (stream: (sink: ItemSink) => Promise<StreamedBody>): Promise<JsonValue[]> => {
+    const byId = new Map<unknown, JsonValue>();
+    await stream((items) => {
+      for (const item of items) byId.set(itemId(item), item);
+      return Promise.resolve();
+    });
+    return [...byId.values()];
+  };
+
+  const api: WemasyApi = {
+    async *listSessions(range, signal) {
+      // Every page of one listing asks for the same per_page, so that offsets stay consistent;
+      // the paginator's last_page and next_page_url say when it ends, whatever size it used.
+      const first = await pages.firstPage(range, signal);
+      let result = first.result;
+      // The next page is asked for before this one's items are handed out (issue 11): its request
+      // waits for the rate limiter and the server while the caller writes these records, not
+      // after. Its failure surfaces where it is awaited, after this page's items, as before; a
+      // caller that stops early aborts it.
+      const stopped = new AbortController();
+      const pageSignal = signal === undefined ? stopped.signal : AbortSignal.any([signal, stopped.signal]);
+      try {
+        for (let page = 1; ; page += 1) {
+          const more = result.hasNext && page < result.lastPage;
+          const next = more ? fetchPage(range, page + 1, first.perPage, pageSignal) : undefined;
+          next?.catch(() => undefined); // handled where it is awaited
+          yield result.items;
+          if (next === undefined) return;
+          result = await next;
+        }
+      } finally {
+        stopped.abort();
+      }
+    },
+    streamVisits(range, sessionIds, sink, signal) {
+      const body = { key: 'list', start_date: range.start_date, end_date: range.end_date, session_ids: [...sessionIds] };
+      return http.send({ path: VISITS_PATH, body, signal }, readItems(sink));
+    },
+    streamConversions(range, sessionIds, sink, signal) {
+      const body: JsonObject = { key: 'list', start_date: range.start_date, end_date: range.end_date, session_ids: [...sessionIds] };
+      if (options.conversionTypes !== undefined) body.conversion_types = [...options.conversionTypes];
+      return http.send({ path: CONVERSIONS_PATH, body, signal }, readItems(sink));
+    },
+    getVisits: (range, sessionIds, signal) => collect((sink) => api.streamVisits(range, sessionIds, sink, signal)),
+    getConversions: (range, sessionIds, signal) => collect((sink) => api.streamConversions(range, sessionIds, sink, signal)),
+    async checkConnection(range, signal) {
+      await fetchPage(range, 1, 1, signal);
+    },
+    async countSessions(range, perPage, signal) {
+      const result = await fetchPage(range, 1, perPage, signal);
+      return { total: result.total, perPage: result.perPage };
+    },
+    get pageSize() {
+      return pages.pageSize;
+    },
+  };
+  return api;
+}
+
+/**
+ * list-sessions, one page at a time: the per_page the paginator last said it used, and the one a
+ * 422 forced (asked for from then on, across listings).
+ */
+function sessionPages(options: WemasyApiOptions) {
+  const { http } = options;
+  let pageSize: number | undefined;
+  let askedPageSize: number | undefined;
 
   const sessionsBody = (range: ApiRange, perPage: number): JsonObject => ({
     start_date: range.start_date,
@@ -78,12 +149,9 @@ export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
     filters: options.sessionFilters,
   });
 
-  /** The per_page the paginator last said it used, and the one a 422 forced (asked for from then on). */
-  let pageSize: number | undefined;
-  let askedPageSize: number | undefined;
   const fetchPage = async (range: ApiRange, page: number, perPage: number, signal: AbortSignal | undefined) => {
     const request = { path: SESSIONS_PATH, body: sessionsBody(range, perPage), query: { page: String(page) }, signal };
-    return http.postJson(request, (body, endpoint) => {
+    return postJson(http, request, (body, endpoint) => {
       const result = sessionsPage(body, endpoint);
       if (result.currentPage !== page) {
         throw new ApiError('bad-response', `POST ${endpoint} answered page ${result.currentPage} when asked for page ${page}`, {
@@ -111,51 +179,13 @@ export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
     }
   };
 
-  const collect = async (stream: (sink: ItemSink) => Promise<StreamedBody>): Promise<JsonValue[]> => {
-    const byId = new Map<unknown, JsonValue>();
-    await stream((items) => {
-      for (const item of items) byId.set(itemId(item), item);
-      return Promise.resolve();
-    });
-    return [...byId.values()];
-  };
-
-  const api: WemasyApi = {
-    async *listSessions(range, signal) {
-      // Every page of one listing asks for the same per_page, so that offsets stay consistent;
-      // the paginator's last_page and next_page_url say when it ends, whatever size it used.
-      const first = await firstPage(range, signal);
-      let result = first.result;
-      for (let page = 1; ; ) {
-        yield result.items;
-        if (!result.hasNext || page >= result.lastPage) return;
-        page += 1;
-        result = await fetchPage(range, page, first.perPage, signal);
-      }
-    },
-    streamVisits(range, sessionIds, sink, signal) {
-      const body = { key: 'list', start_date: range.start_date, end_date: range.end_date, session_ids: [...sessionIds] };
-      return http.send({ path: VISITS_PATH, body, signal }, readItems(sink));
-    },
-    streamConversions(range, sessionIds, sink, signal) {
-      const body: JsonObject = { key: 'list', start_date: range.start_date, end_date: range.end_date, session_ids: [...sessionIds] };
-      if (options.conversionTypes !== undefined) body.conversion_types = [...options.conversionTypes];
-      return http.send({ path: CONVERSIONS_PATH, body, signal }, readItems(sink));
-    },
-    getVisits: (range, sessionIds, signal) => collect((sink) => api.streamVisits(range, sessionIds, sink, signal)),
-    getConversions: (range, sessionIds, signal) => collect((sink) => api.streamConversions(range, sessionIds, sink, signal)),
-    async checkConnection(range, signal) {
-      await fetchPage(range, 1, 1, signal);
-    },
-    async countSessions(range, perPage, signal) {
-      const result = await fetchPage(range, 1, perPage, signal);
-      return { total: result.total, perPage: result.perPage };
-    },
+  return {
+    fetchPage,
+    firstPage,
     get pageSize() {
       return pageSize;
     },
   };
-  return api;
 }
 
 /** An item's identity: its `id`, or the item itself when it is a bare id. */
@@ -171,7 +201,7 @@ export function itemId(item: JsonValue): unknown {
  */
 function readItems(sink: ItemSink): ResponseReader<StreamedBody> {
   let attempt = 0;
-  return async (response, endpoint, clock) => {
+  return async (response, endpoint, current) => {
     attempt += 1;
     if (response.body === null) throw new ApiError('bad-response', `POST ${endpoint} answered an empty body`, { endpoint, status: response.status });
     let bytes = 0;
@@ -190,7 +220,7 @@ function readItems(sink: ItemSink): ResponseReader<StreamedBody> {
         if (early !== undefined) throw early;
         const items = checkItems(batch as JsonValue[], endpoint);
         count += items.length;
-        await clock.outside(sink(items, attempt));
+        await current.outside(sink(items, attempt));
       }
     } catch (error) {
       if (!(error instanceof JsonStreamError)) throw error;

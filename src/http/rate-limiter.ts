@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import { parseRetryAfterMs } from './retry.js';
+import { MINUTE_MS, SAFETY_MARGIN, ServerWindow, seconds } from './rate-window.js';
 
 /**
  * Paces request starts to the API's per-minute budget and adjusts from the rate-limit
@@ -30,14 +30,9 @@ export interface RateLimiterOptions {
   /** Only its wall time and sleeps: the limiter paces against the server's windows. */
   readonly clock: Pick<Clock, 'nowMs' | 'sleep'>;
   readonly log: Logger;
+  /** Who sets the limit, for the log lines: `Wemasy` gives "Wemasy rate limit: ...". Default `API`. */
+  readonly label?: string;
 }
-
-/** The window the API's limit is stated in (60 requests per minute). */
-const MINUTE_MS = 60_000;
-/** Every wait is stretched by this much, so network jitter cannot put one request too many in a window. */
-const SAFETY_MARGIN = 0.02;
-/** Remaining at or below this share of the limit counts as running low. */
-const LOW_SHARE = 0.1;
 
 /**
  * Creates the limiter. Its rules:
@@ -66,30 +61,17 @@ const LOW_SHARE = 0.1;
  */
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const { requestsPerMinute, clock, log } = options;
-  const WINDOW_MS = options.windowMs ?? MINUTE_MS;
-  const stretchedWindowMs = WINDOW_MS * (1 + SAFETY_MARGIN);
+  const label = options.label ?? 'API';
+  const windowMs = options.windowMs ?? MINUTE_MS;
   /** requests_per_minute, as a count per server window. */
-  const ownLimit = (requestsPerMinute * WINDOW_MS) / MINUTE_MS;
-
-  let serverLimit: number | undefined;
-  let remaining: number | undefined;
-  let anchorMs: number | undefined;
+  const ownLimit = (requestsPerMinute * windowMs) / MINUTE_MS;
+  const server = new ServerWindow(ownLimit, windowMs);
   /** No request starts before this instant (rules 3-5). */
   let holdUntilMs = 0;
   let slowedDown = false;
   let lastStartMs: number | undefined;
-  /** Our request starts within the last (stretched) window, oldest first. */
-  const recentStarts: number[] = [];
-  /** Settles when the previous caller has had its turn; never rejects. */
-  let queueTail: Promise<void> = Promise.resolve();
-
-  const effectiveLimit = (): number => Math.min(ownLimit, serverLimit ?? Infinity);
-  const intervalMs = (): number => (WINDOW_MS / effectiveLimit()) * (1 + SAFETY_MARGIN);
-  const pacedStartMs = (): number => (lastStartMs === undefined ? -Infinity : lastStartMs + intervalMs());
-
-  const forgetOldStarts = (nowMs: number): void => {
-    while (recentStarts.length > 0 && (recentStarts[0] ?? 0) <= nowMs - stretchedWindowMs) recentStarts.shift();
-  };
+  const pacedStartMs = (): number =>
+    lastStartMs === undefined ? -Infinity : lastStartMs + (windowMs / server.limit()) * (1 + SAFETY_MARGIN);
 
   async function takeSlot(signal: AbortSignal | undefined): Promise<void> {
     for (;;) {
@@ -98,8 +80,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       const startMs = Math.max(pacedStartMs(), holdUntilMs);
       if (startMs <= nowMs) {
         lastStartMs = nowMs;
-        recentStarts.push(nowMs);
-        forgetOldStarts(nowMs);
+        server.started(nowMs);
         return;
       }
       log.debug('rate limiter: waiting before the next request', { wait_ms: Math.ceil(startMs - nowMs) });
@@ -107,102 +88,61 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     }
   }
 
-  /** The hold rules 3-5 ask for after an observation at `nowMs`, with why; `untilMs` 0 = none. */
-  function holdFor(nowMs: number, left: number | undefined, retryAfterMs: number | undefined): Hold {
-    if (retryAfterMs !== undefined) {
-      return { untilMs: nowMs + retryAfterMs, why: `the server asked to retry after ${seconds(retryAfterMs)} s` };
-    }
-    if (left === undefined) return { untilMs: 0, why: '' };
-    const limit = serverLimit ?? ownLimit;
-    const windowEndMs = (anchorMs ?? nowMs) + stretchedWindowMs;
-    if (left === 0) {
-      return {
-        untilMs: windowEndMs,
-        why: `no requests left in this window (limit ${limit}); pausing for ${seconds(windowEndMs - nowMs)} s`,
-      };
-    }
-    forgetOldStarts(nowMs);
-    const othersShareBudget = limit - left > recentStarts.length;
-    if (left <= Math.max(1, Math.floor(limit * LOW_SHARE)) && othersShareBudget) {
-      const gapMs = (windowEndMs - nowMs) / left;
-      return {
-        untilMs: nowMs + gapMs,
-        why: `only ${left} of ${limit} requests left in this window; spacing requests ${seconds(gapMs)} s apart`,
-      };
-    }
-    return { untilMs: 0, why: '' };
-  }
-
   function observe(headers: Headers): void {
     const nowMs = clock.nowMs();
-    const limit = readCount(headers.get('x-ratelimit-limit'));
-    const left = readCount(headers.get('x-ratelimit-remaining'));
-    const retryAfterMs = parseRetryAfterMs(headers.get('retry-after'), nowMs);
-
-    if (limit !== undefined && limit > 0 && limit !== serverLimit) {
-      serverLimit = limit;
-      if (limit < ownLimit) {
-        const per = WINDOW_MS === MINUTE_MS ? 'minute' : `${seconds(WINDOW_MS)} s`;
-        log.info(
-          `Wemasy rate limit: the server allows ${limit} requests per ${per}, fewer than ` +
-            `requests_per_minute (${requestsPerMinute}) allows; pacing to ${limit}`,
-        );
-      }
+    const { hold, newLimit } = server.observe(headers, nowMs);
+    if (newLimit !== undefined && newLimit < ownLimit) {
+      const per = windowMs === MINUTE_MS ? 'minute' : `${seconds(windowMs)} s`;
+      log.info(
+        `${label} rate limit: the server allows ${newLimit} requests per ${per}, fewer than ` +
+          `requests_per_minute (${requestsPerMinute}) allows; pacing to ${newLimit}`,
+      );
     }
-    if (left !== undefined) {
-      if (remaining === undefined || left > remaining || anchorMs === undefined || nowMs - anchorMs >= WINDOW_MS) {
-        anchorMs = nowMs;
-      }
-      remaining = left;
-    }
-
-    const hold = holdFor(nowMs, left, retryAfterMs);
     holdUntilMs = hold.untilMs;
     if (hold.untilMs === 0) {
       if (slowedDown) log.debug('rate limiter: budget recovered, back to normal pacing');
       slowedDown = false;
     } else if (hold.untilMs > Math.max(pacedStartMs(), nowMs) && !slowedDown) {
       slowedDown = true;
-      log.info(`Wemasy rate limit: ${hold.why}`);
+      log.info(`${label} rate limit: ${hold.why}`);
     } else {
       log.debug(`rate limiter: ${hold.why}`);
     }
   }
 
+  const inTurn = turns();
   return {
-    acquire(signal?: AbortSignal): Promise<void> {
-      if (signal?.aborted) return Promise.reject(signal.reason);
-      const previous = queueTail;
-      let release!: () => void;
-      const done = new Promise<void>((resolve) => (release = resolve));
-      queueTail = previous.then(() => done);
-      return (async () => {
-        try {
-          await untilSettled(previous, signal);
-          await takeSlot(signal);
-        } finally {
-          release();
-        }
-      })();
-    },
+    acquire: (signal) => inTurn(signal, () => takeSlot(signal)),
     observe,
     get remaining() {
-      return remaining;
+      return server.remaining;
     },
   };
 }
 
-interface Hold {
-  readonly untilMs: number;
-  readonly why: string;
-}
-
-const seconds = (ms: number): string => (ms / 1000).toFixed(1);
-
-/** A non-negative integer header, or `undefined`. */
-function readCount(value: string | null): number | undefined {
-  if (value === null || !/^\s*\d+\s*$/.test(value)) return undefined;
-  return Number(value);
+/**
+ * Serves callers one at a time in call order (FIFO): `work` runs once every earlier caller's has
+ * settled. A caller whose signal aborts while it waits rejects with the reason and gives its turn
+ * to the next.
+ */
+function turns(): (signal: AbortSignal | undefined, work: () => Promise<void>) => Promise<void> {
+  /** Settles when the previous caller has had its turn; never rejects. */
+  let queueTail: Promise<void> = Promise.resolve();
+  return (signal, work) => {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const previous = queueTail;
+    let release!: () => void;
+    const done = new Promise<void>((resolve) => (release = resolve));
+    queueTail = previous.then(() => done);
+    return (async () => {
+      try {
+        await untilSettled(previous, signal);
+        await work();
+      } finally {
+        release();
+      }
+    })();
+  };
 }
 
 /** Resolves with `promise`, or rejects with the signal's reason if it aborts first. */

@@ -55,28 +55,7 @@ export function silenceTimeout(
       inBody = true;
       restart();
     },
-    watchBody(response) {
-      if (response.body === null) return response;
-      const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
-      // Pulled only when the reader of the response asks for more (highWaterMark 0): no chunk is
-      // read ahead while the reader waits outside.
-      const body = new ReadableStream<Uint8Array>(
-        {
-          async pull(stream) {
-            const { done, value } = await reader.read();
-            if (done) {
-              stream.close();
-              return;
-            }
-            restart();
-            stream.enqueue(value);
-          },
-          cancel: (reason) => reader.cancel(reason),
-        },
-        { highWaterMark: 0 },
-      );
-      return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
-    },
+    watchBody: (response) => withChunkHook(response, restart),
     clear: () => timer.cancel(),
     clock: {
       async outside(work) {
@@ -89,4 +68,30 @@ export function silenceTimeout(
       },
     },
   };
+}
+
+/**
+ * `response` whose body calls `onChunk` with every chunk it delivers. Pulled only when the reader
+ * of the response asks for more (highWaterMark 0): no chunk is read ahead while the reader waits
+ * outside.
+ */
+function withChunkHook(response: Response, onChunk: () => void): Response {
+  if (response.body === null) return response;
+  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(stream) {
+        const { done, value } = await reader.read();
+        if (done) {
+          stream.close();
+          return;
+        }
+        onChunk();
+        stream.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }

@@ -29,20 +29,24 @@ export interface MessageWriter {
 const CHUNK_BYTES = 64 * 1024;
 
 /**
- * A RECORD line, byte for byte what JSON.stringify(message) gives, stringifying only the record:
- * the stream and time_extracted parts repeat from one record to the next and are kept.
+ * Makes RECORD lines, byte for byte what JSON.stringify(message) gives, stringifying only the
+ * record: the stream and time_extracted parts repeat from one record to the next and are kept
+ * (per writer, not per module).
  */
-let lastHead = { stream: '', text: '' };
-let lastTail = { extracted: '', text: '' };
-function recordLine(stream: string, record: JsonObject, timeExtracted: string): string {
-  if (lastHead.stream !== stream) lastHead = { stream, text: `{"type":"RECORD","stream":${JSON.stringify(stream)},"record":` };
-  if (lastTail.extracted !== timeExtracted) {
-    lastTail = { extracted: timeExtracted, text: `,"time_extracted":${JSON.stringify(timeExtracted)}}\n` };
-  }
-  return lastHead.text + JSON.stringify(record) + lastTail.text;
+function recordLines(): (stream: string, record: JsonObject, timeExtracted: string) => string {
+  let head = { stream: '', text: '' };
+  let tail = { extracted: '', text: '' };
+  return (stream, record, timeExtracted) => {
+    if (head.stream !== stream) head = { stream, text: `{"type":"RECORD","stream":${JSON.stringify(stream)},"record":` };
+    if (tail.extracted !== timeExtracted) {
+      tail = { extracted: timeExtracted, text: `,"time_extracted":${JSON.stringify(timeExtracted)}}\n` };
+    }
+    return head.text + JSON.stringify(record) + tail.text;
+  };
 }
 
 export function createMessageWriter(out: Writable): MessageWriter {
+  const recordLine = recordLines();
   let buffer = '';
   let closedError: TapError | undefined;
   const counts = { SCHEMA: 0, RECORD: 0, STATE: 0 };
@@ -56,25 +60,7 @@ export function createMessageWriter(out: Writable): MessageWriter {
   };
   out.on('error', onError);
 
-  const waitDrain = (): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
-      const cleanup = (): void => {
-        out.off('drain', onDrain);
-        out.off('error', onFail);
-        out.off('close', onFail);
-      };
-      const onDrain = (): void => {
-        cleanup();
-        resolve();
-      };
-      const onFail = (): void => {
-        cleanup();
-        reject(closedError ?? new TapError('output-closed', 'stdout was closed'));
-      };
-      out.once('drain', onDrain);
-      out.once('error', onFail);
-      out.once('close', onFail);
-    });
+  const waitDrain = (): Promise<void> => drained(out, () => closedError);
 
   const flush = async (): Promise<void> => {
     if (closedError) throw closedError;
@@ -106,4 +92,26 @@ export function createMessageWriter(out: Writable): MessageWriter {
     },
     writeRecord,
   };
+}
+
+/** Resolves on `out`'s next 'drain'; rejects with the writer's error when it fails or closes first. */
+function drained(out: Writable, closedError: () => TapError | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const cleanup = (): void => {
+      out.off('drain', onDrain);
+      out.off('error', onFail);
+      out.off('close', onFail);
+    };
+    const onDrain = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onFail = (): void => {
+      cleanup();
+      reject(closedError() ?? new TapError('output-closed', 'stdout was closed'));
+    };
+    out.once('drain', onDrain);
+    out.once('error', onFail);
+    out.once('close', onFail);
+  });
 }

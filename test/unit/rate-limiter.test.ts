@@ -58,7 +58,7 @@ function setup(requestsPerMinute: number, windowMs?: number): { clock: FakeClock
   const clock = new FakeClock();
   const lines: string[] = [];
   const log = createLogger({ level: 'debug', write: (line) => lines.push(line) });
-  const limiter = createRateLimiter({ requestsPerMinute, clock, log, ...(windowMs === undefined ? {} : { windowMs }) });
+  const limiter = createRateLimiter({ requestsPerMinute, clock, log, label: 'Wemasy', ...(windowMs === undefined ? {} : { windowMs }) });
   return { clock, limiter, lines, info: () => lines.filter((line) => line.includes(' INFO ')) };
 }
 
