@@ -3,11 +3,13 @@
  * bench section 6 (one session per 120 s, 60 requests a minute on a clock 6 times faster) with
  * bench/trace-preload.mjs, which samples process.memoryUsage() and writes heap snapshots.
  *
- *   npx tsx bench/memory-trace.ts [--days 365] [--snapshots 8,60] [--scale 6] [--every 250]
+ *   npx tsx bench/memory-trace.ts [--days 365] [--snapshots 8,60] [--scale 6] [--every 250] [--node-flags '--max-semi-space-size=4']
  *
- * Prints rss / heapTotal / heapUsed / external over time and at their peaks, and for each heap
- * snapshot the largest kinds of objects (self size by constructor name), with the change from
- * the first snapshot. Needs `npm run build` first.
+ * Prints rss / heapTotal / heapUsed / external over time and at their peaks, for each heap
+ * snapshot the largest kinds of objects (self size by constructor name) with the change from the
+ * first snapshot, and where the wall time above requests ÷ rate goes: start-up (spawn to the first
+ * request), the time after the last request, and the gaps between request arrivals longer than
+ * the tap's pacing (60 s / limit × 1.02), by the endpoints before and after. Needs `npm run build`.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -15,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import { createDataset } from '../test/fake-api/dataset.js';
-import { startFakeApi } from '../test/fake-api/server.js';
+import { startFakeApi, type RecordedRequest } from '../test/fake-api/server.js';
 import { ROOT, TAP_BIN, TOKEN, writeJson } from './lib/fixtures.js';
 import { table } from './lib/table.js';
 
@@ -25,6 +27,7 @@ const days = Number(args.includes('--days') ? option('days', '365') : '365');
 const scale = Number(args.includes('--scale') ? option('scale', '6') : '6');
 const snapshots = args.includes('--snapshots') ? option('snapshots', '') : '';
 const every = args.includes('--every') ? option('every', '250') : '250';
+const nodeFlags = args.includes('--node-flags') ? option('node-flags', '').split(' ').filter((f) => f !== '') : [];
 
 interface Sample {
   t: number;
@@ -54,8 +57,9 @@ try {
   });
   const traceFile = join(tmp, 'trace.jsonl');
   const started = performance.now();
+  const spawnedAt = Date.now();
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', join(ROOT, 'bench/trace-preload.mjs'), TAP_BIN, '--config', config], {
+    const child = spawn(process.execPath, [...nodeFlags, '--import', join(ROOT, 'bench/trace-preload.mjs'), TAP_BIN, '--config', config], {
       stdio: ['ignore', openSync('/dev/null', 'w'), 'pipe'],
       env: { ...process.env, TRACE_FILE: traceFile, TRACE_DIR: tmp, TRACE_SNAPSHOT_AT: snapshots, TRACE_EVERY_MS: every },
     });
@@ -68,6 +72,7 @@ try {
   const wall = performance.now() - started;
   const samples = readFileSync(traceFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Sample);
   printTrace(samples, days, wall, code, api.requests.length);
+  printGaps(api.requests, spawnedAt, wall);
   for (const at of snapshots.split(',').filter((s) => s !== '')) printSnapshot(join(tmp, `at-${at}s.heapsnapshot`), at);
 } finally {
   await api.close();
@@ -79,7 +84,7 @@ function mb(bytes: number): string {
 }
 
 function printTrace(samples: readonly Sample[], days: number, wall: number, code: number | null, requests: number): void {
-  console.log(`${days} days: exit ${code}, ${requests} requests, ${(wall / 1000).toFixed(1)} s, ${samples.length} samples`);
+  console.log(`${days} days${nodeFlags.length > 0 ? ` (node ${nodeFlags.join(' ')})` : ''}: exit ${code}, ${requests} requests, ${(wall / 1000).toFixed(1)} s, ${samples.length} samples`);
   const step = Math.max(1, Math.floor(samples.length / 20));
   const rows = samples.filter((_, i) => i % step === 0 || i === samples.length - 1).map((s) => [(s.t / 1000).toFixed(1), mb(s.rss), mb(s.heapTotal), mb(s.heapUsed), mb(s.external), mb(s.arrayBuffers)]);
   const peak = (key: keyof Sample): string => mb(Math.max(...samples.map((s) => s[key])));
@@ -108,4 +113,41 @@ function printSnapshot(path: string, at: string): void {
   console.log(`\nheap snapshot at ${at} s: ${mb(total)} MB in ${snapshot.nodes.length / fields.length} nodes`);
   console.log(table(['constructor', 'count', 'self MB', 'change MB'], top.map(([name, size]) => [name.slice(0, 40), counts.get(name) ?? 0, mb(size), first ? '' : mb(size - (firstSnapshot.get(name) ?? 0))])));
   if (first) for (const [name, size] of bySize) firstSnapshot.set(name, size);
+}
+
+/** Where the wall time above requests ÷ rate goes. */
+function printGaps(requests: readonly RecordedRequest[], spawnedAt: number, wall: number): void {
+  const pace = (windowMs / 60) * 1.02;
+  const first = requests[0];
+  const last = requests[requests.length - 1];
+  if (first === undefined || last === undefined) return;
+  const byStep = new Map<string, { count: number; excess: number }>();
+  for (let i = 1; i < requests.length; i += 1) {
+    const before = requests[i - 1] as RecordedRequest;
+    const after = requests[i] as RecordedRequest;
+    const excess = after.atMs - before.atMs - pace;
+    if (excess <= 5) continue;
+    const step = `${before.endpoint}${before.page === undefined ? '' : before.page > 1 ? ' page>1' : ' page 1'} -> ${after.endpoint}${after.page === undefined ? '' : after.page > 1 ? ' page>1' : ' page 1'}`;
+    const entry = byStep.get(step) ?? { count: 0, excess: 0 };
+    entry.count += 1;
+    entry.excess += excess;
+    byStep.set(step, entry);
+  }
+  const minimum = (requests.length / 60) * windowMs;
+  const rows: (string | number)[][] = [
+    ['wall', '', (wall / 1000).toFixed(2), ratio(wall, minimum)],
+    ['requests ÷ rate', requests.length, (minimum / 1000).toFixed(2), '1.000'],
+    ['pacing margin (× 1.02)', '', ((minimum * 0.02) / 1000).toFixed(2), ratio(minimum * 0.02, minimum)],
+    ['start-up (spawn to first request)', '', ((first.atMs - spawnedAt) / 1000).toFixed(2), ratio(first.atMs - spawnedAt, minimum)],
+    ['after the last request', '', ((spawnedAt + wall - last.atMs - pace) / 1000).toFixed(2), ratio(spawnedAt + wall - last.atMs - pace, minimum)],
+  ];
+  for (const [step, { count, excess }] of [...byStep.entries()].sort((a, b) => b[1].excess - a[1].excess)) {
+    rows.push([`gaps ${step}`, count, (excess / 1000).toFixed(2), ratio(excess, minimum)]);
+  }
+  console.log(`\npacing ${pace.toFixed(0)} ms between requests; gaps count when longer by more than 5 ms`);
+  console.log(table(['time', 'count', 's', 'share of requests ÷ rate'], rows));
+}
+
+function ratio(part: number, whole: number): string {
+  return (part / whole).toFixed(3);
 }

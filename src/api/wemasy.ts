@@ -88,11 +88,23 @@ export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
       // the paginator's last_page and next_page_url say when it ends, whatever size it used.
       const first = await pages.firstPage(range, signal);
       let result = first.result;
-      for (let page = 1; ; ) {
-        yield result.items;
-        if (!result.hasNext || page >= result.lastPage) return;
-        page += 1;
-        result = await fetchPage(range, page, first.perPage, signal);
+      // The next page is asked for before this one's items are handed out (issue 11): its request
+      // waits for the rate limiter and the server while the caller writes these records, not
+      // after. Its failure surfaces where it is awaited, after this page's items, as before; a
+      // caller that stops early aborts it.
+      const stopped = new AbortController();
+      const pageSignal = signal === undefined ? stopped.signal : AbortSignal.any([signal, stopped.signal]);
+      try {
+        for (let page = 1; ; page += 1) {
+          const more = result.hasNext && page < result.lastPage;
+          const next = more ? fetchPage(range, page + 1, first.perPage, pageSignal) : undefined;
+          next?.catch(() => undefined); // handled where it is awaited
+          yield result.items;
+          if (next === undefined) return;
+          result = await next;
+        }
+      } finally {
+        stopped.abort();
       }
     },
     streamVisits(range, sessionIds, sink, signal) {
