@@ -311,7 +311,7 @@ describe('createApiTimeConverter', () => {
     }
   });
 
-  it('is fast: no luxon per call', () => {
+  it('converts 300,000 values in a row (its speed: npm run bench -- --section 8)', () => {
     const convert = createApiTimeConverter(AMS);
     const texts: string[] = [];
     for (let i = 0; i < 1000; i++) {
@@ -319,14 +319,11 @@ describe('createApiTimeConverter', () => {
       texts.push(dt.setZone(AMS).toFormat(API_FORMAT));
     }
     const n = 300_000;
-    const before = process.cpuUsage();
     let hits = 0;
     for (let i = 0; i < n; i++) if (convert(texts[i % texts.length] ?? '') !== undefined) hits++;
-    const used = process.cpuUsage(before);
     expect(hits).toBe(n);
-    // typically well under 1 µs a call (a luxon parse is ~50-100 µs); CPU time, so that
-    // parallel test workers do not make it flaky
-    expect((used.user + used.system) / 1000).toBeLessThan(1500);
+    // Its speed (well under 1 µs a call against luxon's 50-250 µs) is measured by
+    // `npm run bench -- --section 8`, not asserted here: a test never times itself.
   });
 });
 
