@@ -83,30 +83,7 @@ export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
   };
 
   const api: WemasyApi = {
-    async *listSessions(range, signal) {
-      // Every page of one listing asks for the same per_page, so that offsets stay consistent;
-      // the paginator's last_page and next_page_url say when it ends, whatever size it used.
-      const first = await pages.firstPage(range, signal);
-      let result = first.result;
-      // The next page is asked for before this one's items are handed out (issue 11): its request
-      // waits for the rate limiter and the server while the caller writes these records, not
-      // after. Its failure surfaces where it is awaited, after this page's items, as before; a
-      // caller that stops early aborts it.
-      const stopped = new AbortController();
-      const pageSignal = signal === undefined ? stopped.signal : AbortSignal.any([signal, stopped.signal]);
-      try {
-        for (let page = 1; ; page += 1) {
-          const more = result.hasNext && page < result.lastPage;
-          const next = more ? fetchPage(range, page + 1, first.perPage, pageSignal) : undefined;
-          next?.catch(() => undefined); // handled where it is awaited
-          yield result.items;
-          if (next === undefined) return;
-          result = await next;
-        }
-      } finally {
-        stopped.abort();
-      }
-    },
+    listSessions: (range, signal) => listAllPages(pages, range, signal),
     streamVisits(range, sessionIds, sink, signal) {
       const body = { key: 'list', start_date: range.start_date, end_date: range.end_date, session_ids: [...sessionIds] };
       return http.send({ path: VISITS_PATH, body, signal }, readItems(sink));
@@ -130,6 +107,34 @@ export function createWemasyApi(options: WemasyApiOptions): WemasyApi {
     },
   };
   return api;
+}
+
+/**
+ * Every page of one listing. Each asks for the same per_page, so that offsets stay consistent;
+ * the paginator's last_page and next_page_url say when it ends, whatever size it used.
+ *
+ * The next page is asked for before this one's items are handed out (issue 11): its request waits
+ * for the rate limiter and the server while the caller writes these records, not after. Its
+ * failure surfaces where it is awaited, after this page's items, as before; a caller that stops
+ * early aborts it.
+ */
+async function* listAllPages(pages: ReturnType<typeof sessionPages>, range: ApiRange, signal: AbortSignal | undefined): AsyncGenerator<JsonValue[]> {
+  const first = await pages.firstPage(range, signal);
+  let result = first.result;
+  const stopped = new AbortController();
+  const pageSignal = signal === undefined ? stopped.signal : AbortSignal.any([signal, stopped.signal]);
+  try {
+    for (let page = 1; ; page += 1) {
+      const more = result.hasNext && page < result.lastPage;
+      const next = more ? pages.fetchPage(range, page + 1, first.perPage, pageSignal) : undefined;
+      next?.catch(() => undefined); // handled where it is awaited
+      yield result.items;
+      if (next === undefined) return;
+      result = await next;
+    }
+  } finally {
+    stopped.abort();
+  }
 }
 
 /**
