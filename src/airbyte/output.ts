@@ -2,17 +2,15 @@
  * The Airbyte face's stdout: one JSON line per Airbyte message, and nothing else. Airbyte reads
  * only stdout, so log lines are LOG messages in the same stream, in order with the records.
  *
- * Lines are batched into chunks of about 64 KiB (one `write` per chunk), flushed at once after a
- * STATE; a stream that asks for a pause is waited for (back-pressure), and a reader that went
- * away makes every later write fail with an 'output-closed' error. Every line passes through
+ * Lines go out through the same chunked, back-pressured line output as the Singer face's
+ * (line-output.ts), flushed at once after a STATE. Every line passes through
  * redaction: a registered secret (the API token) never reaches stdout, whatever carries it.
  */
 import type { Writable } from 'node:stream';
-import { TapError } from '../errors.js';
+import { createLineOutput } from '../line-output.js';
 import { createLogger, type Logger, type LogLevel } from '../log.js';
 import type { AirbyteMessage, LogLevelName } from './protocol.js';
 
-const CHUNK_BYTES = 64 * 1024;
 
 export interface AirbyteOutput {
   /** Buffers one message; a promise only when the caller must wait (stdout asked for a pause). */
@@ -24,46 +22,16 @@ export interface AirbyteOutput {
 }
 
 export function createAirbyteOutput(out: Writable): AirbyteOutput {
-  let buffer = '';
-  let closedError: TapError | undefined;
+  const lines = createLineOutput(out);
   const secrets: string[] = [];
-  out.on('error', (error: NodeJS.ErrnoException) => {
-    closedError = new TapError('output-closed', error.code === 'EPIPE' ? 'the reader of stdout went away (broken pipe)' : `stdout failed: ${error.message}`, {
-      cause: error,
-    });
-  });
-  const waitDrain = (): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
-      const done = (failed: boolean) => (): void => {
-        out.off('drain', onDrain);
-        out.off('close', onClose);
-        if (failed) reject(closedError ?? new TapError('output-closed', 'stdout was closed'));
-        else resolve();
-      };
-      const onDrain = done(false);
-      const onClose = done(true);
-      out.once('drain', onDrain);
-      out.once('close', onClose);
-    });
-  const flush = async (): Promise<void> => {
-    if (closedError) throw closedError;
-    if (buffer.length === 0) return;
-    const chunk = buffer;
-    buffer = '';
-    if (!out.write(chunk)) await waitDrain();
-  };
   const redact = (line: string): string => {
     let text = line;
     for (const secret of secrets) text = text.split(secret).join('***');
     return text;
   };
   return {
-    write(message) {
-      if (closedError) return Promise.reject(closedError);
-      buffer += `${redact(JSON.stringify(message))}\n`;
-      return message.type === 'STATE' || buffer.length >= CHUNK_BYTES ? flush() : undefined;
-    },
-    flush,
+    write: (message) => lines.append(`${redact(JSON.stringify(message))}\n`, message.type === 'STATE'),
+    flush: () => lines.flush(),
     addSecret(secret) {
       // The token as it appears inside a JSON string too (a quote or backslash in it is escaped there).
       for (const form of [secret, JSON.stringify(secret).slice(1, -1)]) if (form.length > 0 && !secrets.includes(form)) secrets.push(form);

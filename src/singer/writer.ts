@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { TapError } from '../errors.js';
+import { createLineOutput } from '../line-output.js';
 import type { JsonObject } from '../json.js';
 import type { SingerMessage } from './messages.js';
 
@@ -26,7 +26,6 @@ export interface MessageWriter {
   readonly counts: Readonly<Record<SingerMessage['type'], number>>;
 }
 
-const CHUNK_BYTES = 64 * 1024;
 
 /**
  * Makes RECORD lines, byte for byte what JSON.stringify(message) gives, stringifying only the
@@ -47,71 +46,22 @@ function recordLines(): (stream: string, record: JsonObject, timeExtracted: stri
 
 export function createMessageWriter(out: Writable): MessageWriter {
   const recordLine = recordLines();
-  let buffer = '';
-  let closedError: TapError | undefined;
+  const lines = createLineOutput(out);
   const counts = { SCHEMA: 0, RECORD: 0, STATE: 0 };
 
-  const onError = (error: NodeJS.ErrnoException): void => {
-    closedError = new TapError(
-      'output-closed',
-      error.code === 'EPIPE' ? 'the reader of stdout went away (broken pipe)' : `stdout failed: ${error.message}`,
-      { cause: error },
-    );
-  };
-  out.on('error', onError);
-
-  const waitDrain = (): Promise<void> => drained(out, () => closedError);
-
-  const flush = async (): Promise<void> => {
-    if (closedError) throw closedError;
-    if (buffer.length === 0) return;
-    const chunk = buffer;
-    buffer = '';
-    if (!out.write(chunk)) await waitDrain();
-    // Read anew: an 'error' event may have come during the wait (TypeScript keeps the narrowing above).
-    const failed = closedError as TapError | undefined;
-    if (failed) throw failed;
-  };
-
   const writeRecord = (stream: string, record: JsonObject, timeExtracted: string): Promise<void> | undefined => {
-    if (closedError) return Promise.reject(closedError);
-    buffer += recordLine(stream, record, timeExtracted);
     counts.RECORD += 1;
-    return buffer.length >= CHUNK_BYTES ? flush() : undefined;
+    return lines.append(recordLine(stream, record, timeExtracted), false);
   };
 
   return {
     counts,
-    flush,
+    flush: () => lines.flush(),
     write(message) {
       if (message.type === 'RECORD') return writeRecord(message.stream, message.record, message.time_extracted);
-      if (closedError) return Promise.reject(closedError);
-      buffer += `${JSON.stringify(message)}\n`;
       counts[message.type] += 1;
-      return message.type === 'STATE' || buffer.length >= CHUNK_BYTES ? flush() : undefined;
+      return lines.append(`${JSON.stringify(message)}\n`, message.type === 'STATE');
     },
     writeRecord,
   };
-}
-
-/** Resolves on `out`'s next 'drain'; rejects with the writer's error when it fails or closes first. */
-function drained(out: Writable, closedError: () => TapError | undefined): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const cleanup = (): void => {
-      out.off('drain', onDrain);
-      out.off('error', onFail);
-      out.off('close', onFail);
-    };
-    const onDrain = (): void => {
-      cleanup();
-      resolve();
-    };
-    const onFail = (): void => {
-      cleanup();
-      reject(closedError() ?? new TapError('output-closed', 'stdout was closed'));
-    };
-    out.once('drain', onDrain);
-    out.once('error', onFail);
-    out.once('close', onFail);
-  });
 }
